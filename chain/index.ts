@@ -1,0 +1,7 @@
+/** The chain folder's public face: the Subtensor metagraph reader and the axon address helpers. */
+export type { Backoff } from './chain-connection.ts';
+export { ChainSourceClosed, type ChainSourceOptions, createChainSource } from './chain-source.ts';
+export { checkDialable, type DialCheck, type DialPolicy, type UndialableReason } from './dialable.ts';
+export { decodeAxonIp, encodeAxonIp, type IpFamily } from './ip.ts';
+export type { AxonInfo, MetagraphSnapshot, MetagraphSource, Neuron, Subnet } from './metagraph.ts';
+export { metagraphSnapshotSchema } from './snapshot-schema.ts';
