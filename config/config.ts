@@ -1,0 +1,108 @@
+import { z } from 'zod';
+import { DEFAULT_PROFILES_PATH } from './profiles.ts';
+
+export const NETWORKS = {
+  finney: 'wss://entrypoint-finney.opentensor.ai:443',
+  test: 'wss://test.finney.opentensor.ai:443',
+} as const;
+
+/** The dev-derived hotkey localnet registers as its validator; never valid anywhere else. */
+export const LOCALNET_HOTKEY = '//taogate';
+
+const booleanText = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+
+const env = z.object({
+  TAOGATE_HOST: z.string().min(1).default('127.0.0.1'),
+  TAOGATE_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** `localnet`, `finney`, `test`, or a ws(s):// URL of a Subtensor node. */
+  TAOGATE_NETWORK: z
+    .string()
+    .refine(
+      (v) => v === 'localnet' || v in NETWORKS || /^wss?:\/\/\S+$/.test(v),
+      'localnet, finney, test or a ws(s):// URL',
+    )
+    .default('localnet'),
+  /** The gateway's hotkey: a mnemonic, a 0x seed, or either with a derivation path. */
+  TAOGATE_HOTKEY: z.string().min(1).optional(),
+  TAOGATE_PROFILES: z.string().min(1).default(DEFAULT_PROFILES_PATH),
+  TAOGATE_SNAPSHOT_DIR: z.string().min(1).default('.taogate'),
+  /** Re-read the metagraph this often; by default each subnet once per tempo. */
+  TAOGATE_CHAIN_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
+  TAOGATE_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  TAOGATE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(2),
+  TAOGATE_MAX_BODY_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(64 * 1024 * 1024)
+    .default(1024 * 1024),
+  /** Dial axons on private ranges (a private deployment); loopback is only ever dialled on localnet. */
+  TAOGATE_ALLOW_PRIVATE_AXONS: booleanText.default(false),
+  TAOGATE_DENDRITE_IP: z.string().min(1).default('0.0.0.0'),
+  TAOGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  network: 'localnet' | string;
+  /** Where the chain is read from; for localnet, filled in once its node is up. */
+  chainUrl: string | undefined;
+  hotkeySecret: string;
+  profilesPath: string;
+  /** Unset on localnet, whose miners get new ports every run. */
+  snapshotPath: string | undefined;
+  chainRefreshMs: number | undefined;
+  deadlineMs: number;
+  maxAttempts: number;
+  maxBodyBytes: number;
+  allowLoopbackAxons: boolean;
+  allowPrivateAxons: boolean;
+  dendriteIp: string;
+  logLevel: z.infer<typeof env>['TAOGATE_LOG_LEVEL'];
+}
+
+export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[] };
+
+/** Reads the gateway's settings from `TAOGATE_*` variables; every mistake is reported with its key. */
+export function loadConfig(variables: Record<string, string | undefined> = process.env): ConfigResult {
+  const parsed = env.safeParse(variables);
+  if (!parsed.success) {
+    return {
+      ok: false,
+      errors: parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`),
+    };
+  }
+  const v = parsed.data;
+  const localnet = v.TAOGATE_NETWORK === 'localnet';
+  if (!localnet && !v.TAOGATE_HOTKEY) {
+    return {
+      ok: false,
+      errors: ['TAOGATE_HOTKEY: required outside localnet (a registered, staked validator hotkey)'],
+    };
+  }
+  const chainUrl = localnet
+    ? undefined
+    : (NETWORKS[v.TAOGATE_NETWORK as keyof typeof NETWORKS] ?? v.TAOGATE_NETWORK);
+  const snapshotName = v.TAOGATE_NETWORK.replace(/[^\w.-]+/g, '_');
+  return {
+    ok: true,
+    config: {
+      host: v.TAOGATE_HOST,
+      port: v.TAOGATE_PORT,
+      network: v.TAOGATE_NETWORK,
+      chainUrl,
+      hotkeySecret: v.TAOGATE_HOTKEY ?? LOCALNET_HOTKEY,
+      profilesPath: v.TAOGATE_PROFILES,
+      snapshotPath: localnet ? undefined : `${v.TAOGATE_SNAPSHOT_DIR}/metagraph-${snapshotName}.json`,
+      chainRefreshMs: v.TAOGATE_CHAIN_REFRESH_MS,
+      deadlineMs: v.TAOGATE_DEADLINE_MS,
+      maxAttempts: v.TAOGATE_MAX_ATTEMPTS,
+      maxBodyBytes: v.TAOGATE_MAX_BODY_BYTES,
+      allowLoopbackAxons: localnet,
+      allowPrivateAxons: v.TAOGATE_ALLOW_PRIVATE_AXONS,
+      dendriteIp: v.TAOGATE_DENDRITE_IP,
+      logLevel: v.TAOGATE_LOG_LEVEL,
+    },
+  };
+}

@@ -1,0 +1,42 @@
+/** How a localnet miner misbehaves, so faults can be staged. All rates are probabilities per request. */
+export interface MinerBehaviour {
+  /** Median service time before the first byte. */
+  latencyMs: number;
+  /** Uniform jitter added to the latency, ± this much. */
+  jitterMs: number;
+  /** Delay between streamed chunks. */
+  chunkDelayMs: number;
+  /** Answers 500 with the axon's error body. */
+  errorRate: number;
+  /** Never answers (the caller's timeout must fire). */
+  hangRate: number;
+  /** Answers 200 with output that is not a valid synapse. */
+  garbageRate: number;
+  /**
+   * Serves with a different hotkey from the one registered on chain, as a miner that rotated its key
+   * would: every correctly signed request fails verification with 401.
+   */
+  wrongHotkey: boolean;
+}
+
+export const HEALTHY: MinerBehaviour = {
+  latencyMs: 5,
+  jitterMs: 2,
+  chunkDelayMs: 1,
+  errorRate: 0,
+  hangRate: 0,
+  garbageRate: 0,
+  wrongHotkey: false,
+};
+
+/** mulberry32: a tiny seeded PRNG, so a staged fault mix replays the same way every run. */
+export function seededRandom(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
