@@ -10,7 +10,10 @@ export function sha3Hex(text: string): string {
  * Synapse.body_hash (bittensor/core/synapse.py): the sha3-256 of the concatenated sha3-256 hex digests of
  * `str(field)` for each of the synapse class's `required_hash_fields`, in class order.
  */
-export function synapseBodyHash(body: Readonly<Record<string, JsonValue>>, requiredHashFields: readonly string[]): string {
+export function synapseBodyHash(
+  body: Readonly<Record<string, JsonValue>>,
+  requiredHashFields: readonly string[],
+): string {
   let digests = '';
   for (const field of requiredHashFields) digests += sha3Hex(pythonStr(body[field] ?? null));
   return sha3Hex(digests);

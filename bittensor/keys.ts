@@ -1,6 +1,13 @@
 import { DEV_PHRASE } from '@polkadot/keyring';
 import { hexToU8a, isHex, u8aToHex } from '@polkadot/util';
-import { decodeAddress, encodeAddress, keyExtractSuri, keyFromPath, mnemonicToMiniSecret, sr25519PairFromSeed } from '@polkadot/util-crypto';
+import {
+  decodeAddress,
+  encodeAddress,
+  keyExtractSuri,
+  keyFromPath,
+  mnemonicToMiniSecret,
+  sr25519PairFromSeed,
+} from '@polkadot/util-crypto';
 import { sr25519Sign, sr25519Verify, waitReady } from '@polkadot/wasm-crypto';
 
 /** Bittensor addresses use the generic Substrate ss58 prefix. */

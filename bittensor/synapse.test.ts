@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { hotkeyFromSecret, NonceWindow, nowNs, pythonStr, signSynapse, synapseBodyHash, verifySignature } from './index.ts';
+import {
+  hotkeyFromSecret,
+  NonceWindow,
+  nowNs,
+  pythonStr,
+  signSynapse,
+  synapseBodyHash,
+  verifySignature,
+} from './index.ts';
 
 // Worked out from opentensor/bittensor 10.x (commit 6b29c2e0):
 //   bittensor/core/synapse.py 590-669  Synapse.to_headers (header names, str(float) timeout, input_obj dummies)
@@ -12,9 +20,15 @@ describe('python str()', () => {
   it('quotes like CPython repr', () => {
     expect(pythonStr(['hello'])).toBe("['hello']");
     expect(pythonStr(["it's", 'a"b', 'both \' "'])).toBe(`["it's", 'a"b', 'both \\' "']`);
-    expect(pythonStr([{ role: 'user', content: 'hi\n\tthere\\' }])).toBe("[{'role': 'user', 'content': 'hi\\n\\tthere\\\\'}]");
-    expect(pythonStr(['é ✓ 日本', '\u0007', '\u00a0', '\u2028'])).toBe("['é ✓ 日本', '\\x07', '\\xa0', '\\u2028']");
-    expect(pythonStr([true, false, null, 3, 0.7, 1e-5, 1.5e16, 1e21])).toBe('[True, False, None, 3, 0.7, 1e-05, 15000000000000000, 1e+21]');
+    expect(pythonStr([{ role: 'user', content: 'hi\n\tthere\\' }])).toBe(
+      "[{'role': 'user', 'content': 'hi\\n\\tthere\\\\'}]",
+    );
+    expect(pythonStr(['é ✓ 日本', '\u0007', '\u00a0', '\u2028'])).toBe(
+      "['é ✓ 日本', '\\x07', '\\xa0', '\\u2028']",
+    );
+    expect(pythonStr([true, false, null, 3, 0.7, 1e-5, 1.5e16, 1e21])).toBe(
+      '[True, False, None, 3, 0.7, 1e-05, 15000000000000000, 1e+21]',
+    );
   });
 });
 
@@ -37,7 +51,11 @@ describe('signed synapse request', () => {
     const dendrite = await hotkeyFromSecret('//Alice');
     const axonKey = await hotkeyFromSecret('//Bob');
     const signed = signSynapse({
-      shape: { name: 'StreamPromptingSynapse', requiredHashFields: ['messages'], requiredFields: ['roles', 'messages'] },
+      shape: {
+        name: 'StreamPromptingSynapse',
+        requiredHashFields: ['messages'],
+        requiredFields: ['roles', 'messages'],
+      },
       fields: { roles: ['user'], messages: ['hello'], completion: '' },
       timeoutSeconds: 12,
       axon: { ip: '127.0.0.1', port: 8091, hotkey: axonKey.ss58 },
@@ -76,7 +94,11 @@ describe('signed synapse request', () => {
     expect(verifySignature(message, h.bt_header_dendrite_signature!, dendrite.ss58)).toBe(true);
 
     const body = JSON.parse(signed.body);
-    expect(body).toMatchObject({ name: 'StreamPromptingSynapse', messages: ['hello'], computed_body_hash: '' });
+    expect(body).toMatchObject({
+      name: 'StreamPromptingSynapse',
+      messages: ['hello'],
+      computed_body_hash: '',
+    });
     expect(body.dendrite.hotkey).toBe(dendrite.ss58);
     expect(signed.body).toContain(`"nonce":${h.bt_header_dendrite_nonce},`);
   });
@@ -96,8 +118,14 @@ describe('signed synapse request', () => {
     expect(headers.timeout).toBe('2.5');
     expect(new NonceWindow().verify(headers, charlie.ss58, nowNs())).toMatchObject({ ok: false });
     const bobsWindow = new NonceWindow();
-    expect(bobsWindow.verify(headers, bob.ss58, nowNs())).toEqual({ ok: true, dendriteHotkey: dendrite.ss58 });
-    expect(bobsWindow.verify(headers, bob.ss58, nowNs())).toMatchObject({ ok: false, message: expect.stringMatching(/Nonce/) });
+    expect(bobsWindow.verify(headers, bob.ss58, nowNs())).toEqual({
+      ok: true,
+      dendriteHotkey: dendrite.ss58,
+    });
+    expect(bobsWindow.verify(headers, bob.ss58, nowNs())).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/Nonce/),
+    });
     const stale = nowNs() + 60_000_000_000n;
     expect(new NonceWindow().verify(headers, bob.ss58, stale)).toMatchObject({ ok: false });
   });

@@ -66,7 +66,14 @@ export function signSynapse(call: SynapseCall): SignedSynapse {
   const bodyHash = synapseBodyHash(call.fields, shape.requiredHashFields);
   const signature = dendrite.sign(`${nonce}.${dendrite.ss58}.${axon.hotkey}.${uuid}.${bodyHash}`);
   const timeout = pythonFloat(call.timeoutSeconds);
-  const dendriteInfo = { ip: call.dendriteIp, version: DENDRITE_VERSION, nonce, uuid, hotkey: dendrite.ss58, signature };
+  const dendriteInfo = {
+    ip: call.dendriteIp,
+    version: DENDRITE_VERSION,
+    nonce,
+    uuid,
+    hotkey: dendrite.ss58,
+    signature,
+  };
   const axonInfo = { ip: axon.ip, port: axon.port, hotkey: axon.hotkey };
 
   const headers: Record<string, string> = {
@@ -128,9 +135,9 @@ function emptyValueOfTypeBase64(value: JsonValue | undefined): string {
   if (Array.isArray(value)) return EMPTY_LIST;
   if (typeof value === 'string') return EMPTY_STR;
   if (typeof value === 'object' && value !== null) return EMPTY_DICT;
-  return Buffer.from(JSON.stringify(typeof value === 'number' ? 0 : typeof value === 'boolean' ? false : null)).toString(
-    'base64',
-  );
+  return Buffer.from(
+    JSON.stringify(typeof value === 'number' ? 0 : typeof value === 'boolean' ? false : null),
+  ).toString('base64');
 }
 
 // bittensor reports sys.getsizeof(headers), a CPython implementation detail no axon checks; the byte size

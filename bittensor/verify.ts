@@ -26,7 +26,8 @@ export class NonceWindow {
     const signature = headers.bt_header_dendrite_signature;
     const bodyHash = headers.computed_body_hash;
     const nonceText = headers.bt_header_dendrite_nonce;
-    if (!hotkey || !uuid || !signature || !bodyHash) return { ok: false, message: 'Missing dendrite headers' };
+    if (!hotkey || !uuid || !signature || !bodyHash)
+      return { ok: false, message: 'Missing dendrite headers' };
     if (!nonceText || !/^\d{1,30}$/.test(nonceText)) return { ok: false, message: 'Missing Nonce' };
     const version = Number(headers.bt_header_dendrite_version ?? 0);
     if (!(version >= V_7_2_0)) return { ok: false, message: 'Dendrite version too old' };

@@ -1,0 +1,71 @@
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import type { Logger } from 'pino';
+import type { ChatRouter, RoutableModel } from '../router/index.ts';
+import { chatCompletionsHandler } from './chat-route.ts';
+import { httpError, toHttpError } from './errors.ts';
+import { listModelsHandler } from './models-route.ts';
+
+export interface GatewayDeps {
+  catalog: ReadonlyMap<string, RoutableModel>;
+  router: ChatRouter;
+  logger: Logger;
+  deadlineMs: number;
+  maxBodyBytes: number;
+}
+
+/** The HTTP surface: OpenAI's routes, errors in OpenAI's shape, never a stack trace. */
+export function createGatewayApp(deps: GatewayDeps): Hono {
+  const app = new Hono();
+  const limitBody = bodyLimit({
+    maxSize: deps.maxBodyBytes,
+    onError: (c) => {
+      const error = httpError(
+        413,
+        `Request body exceeds ${deps.maxBodyBytes} bytes`,
+        'invalid_request_error',
+        'request_too_large',
+      );
+      return c.json(error.body, error.status);
+    },
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/v1/models', listModelsHandler(deps.catalog));
+  app.get('/v1/models/:id{.+}', (c) => {
+    const model = deps.catalog.get(c.req.param('id'));
+    if (!model) {
+      const error = httpError(
+        404,
+        `The model '${c.req.param('id')}' does not exist`,
+        'invalid_request_error',
+        'model_not_found',
+        'model',
+      );
+      return c.json(error.body, error.status);
+    }
+    return c.json({
+      id: model.id,
+      object: 'model',
+      created: 0,
+      owned_by: `bittensor-sn${model.profile.netuid}`,
+    });
+  });
+  app.post('/v1/chat/completions', limitBody, chatCompletionsHandler(deps));
+
+  app.notFound((c) => {
+    const error = httpError(
+      404,
+      `Unknown route ${c.req.method} ${c.req.path}`,
+      'invalid_request_error',
+      'unknown_url',
+    );
+    return c.json(error.body, error.status);
+  });
+  app.onError((err, c) => {
+    deps.logger.error({ err, path: c.req.path }, 'unhandled error');
+    const error = toHttpError(err);
+    return c.json(error.body, error.status);
+  });
+  return app;
+}

@@ -1,0 +1,99 @@
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { Logger } from 'pino';
+import { type ChatRouter, ModelNotFound, type RoutableModel, type Routed } from '../router/index.ts';
+import { chatCompletionRequest, toChatRequest } from './chat-schema.ts';
+import { chatChunk, chatCompletion, completionId, usageOf } from './completion-shape.ts';
+import { httpError, toHttpError } from './errors.ts';
+import { parseJsonBody } from './request-body.ts';
+
+export interface ChatRouteDeps {
+  catalog: ReadonlyMap<string, RoutableModel>;
+  router: ChatRouter;
+  deadlineMs: number;
+  logger: Logger;
+}
+
+/** POST /v1/chat/completions: JSON, or SSE chunks ending in `[DONE]` when `stream: true`. */
+export function chatCompletionsHandler(deps: ChatRouteDeps) {
+  return async (c: Context) => {
+    const parsed = await parseJsonBody(c, chatCompletionRequest);
+    if (!parsed.ok) return c.json(parsed.error.body, parsed.error.status);
+    const body = parsed.value;
+    const model = deps.catalog.get(body.model);
+    if (!model) {
+      const error = toHttpError(new ModelNotFound(body.model));
+      return c.json(error.body, error.status);
+    }
+    const request = toChatRequest(body);
+    const started = performance.now();
+    let routed: Routed;
+    try {
+      routed = await deps.router.route(model.profile, request, {
+        signal: c.req.raw.signal,
+        deadlineMs: deps.deadlineMs,
+      });
+    } catch (error) {
+      const mapped = toHttpError(error);
+      if (mapped.status >= 500) deps.logger.warn({ err: error, model: model.id }, 'chat request failed');
+      return c.json(mapped.body, mapped.status);
+    }
+    c.header('x-taogate-miner', `sn${routed.miner.netuid}/uid${routed.miner.uid}`);
+    c.header('x-taogate-attempts', String(routed.attempts));
+    const promptText = request.messages.map((m) => m.content).join('\n');
+    const id = completionId();
+    const firstByteMs = performance.now() - started;
+
+    if (!body.stream) {
+      let content = '';
+      try {
+        for await (const chunk of routed.text) content += chunk;
+      } catch (error) {
+        const failed = httpError(
+          502,
+          `The miner failed mid-answer: ${(error as Error).message}`,
+          'upstream_error',
+          'upstream_failed',
+        );
+        return c.json(failed.body, failed.status);
+      }
+      c.header('server-timing', `upstream;dur=${(performance.now() - started).toFixed(1)}`);
+      return c.json(chatCompletion(id, model.id, content, usageOf(promptText, content)));
+    }
+
+    c.header('server-timing', `ttfb;dur=${firstByteMs.toFixed(1)}`);
+    const includeUsage = body.stream_options?.include_usage === true;
+    return streamSSE(c, async (sse) => {
+      const created = Math.floor(Date.now() / 1000);
+      const send = (data: unknown) => sse.writeSSE({ data: JSON.stringify(data) });
+      let content = '';
+      await send(chatChunk(id, model.id, created, { role: 'assistant', content: '' }));
+      try {
+        for await (const chunk of routed.text) {
+          if (sse.aborted) return;
+          content += chunk;
+          await send(chatChunk(id, model.id, created, { content: chunk }));
+        }
+      } catch (error) {
+        // Headers are gone: OpenAI reports a mid-stream failure as an error event.
+        await send(
+          httpError(
+            502,
+            `The miner failed mid-stream: ${(error as Error).message}`,
+            'upstream_error',
+            'upstream_failed',
+          ).body,
+        );
+        return;
+      }
+      await send(chatChunk(id, model.id, created, {}, 'stop'));
+      if (includeUsage)
+        await send({
+          ...chatChunk(id, model.id, created, {}),
+          choices: [],
+          usage: usageOf(promptText, content),
+        });
+      await sse.writeSSE({ data: '[DONE]' });
+    });
+  };
+}

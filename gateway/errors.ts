@@ -1,0 +1,41 @@
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { DeadlineExceeded, ModelNotFound, NoHealthyMiner, UpstreamExhausted } from '../router/index.ts';
+
+/** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */
+export interface OpenAIErrorBody {
+  error: { message: string; type: string; param: string | null; code: string | null };
+}
+
+export interface HttpError {
+  status: ContentfulStatusCode;
+  body: OpenAIErrorBody;
+}
+
+export function httpError(
+  status: ContentfulStatusCode,
+  message: string,
+  type: string,
+  code: string | null = null,
+  param: string | null = null,
+): HttpError {
+  return { status, body: { error: { message, type, param, code } } };
+}
+
+export function invalidRequest(
+  message: string,
+  param: string | null = null,
+  code: string | null = null,
+): HttpError {
+  return httpError(400, message, 'invalid_request_error', code, param);
+}
+
+/** The one place internal errors become HTTP statuses; anything unknown is a 500 without internals. */
+export function toHttpError(error: unknown): HttpError {
+  if (error instanceof ModelNotFound) {
+    return httpError(404, error.message, 'invalid_request_error', 'model_not_found', 'model');
+  }
+  if (error instanceof NoHealthyMiner) return httpError(503, error.message, 'server_error', error.code);
+  if (error instanceof UpstreamExhausted) return httpError(502, error.message, 'upstream_error', error.code);
+  if (error instanceof DeadlineExceeded) return httpError(504, error.message, 'timeout_error', error.code);
+  return httpError(500, 'The gateway failed to handle the request', 'server_error', 'internal_error');
+}

@@ -1,0 +1,74 @@
+import type { Logger } from 'pino';
+import { Agent } from 'undici';
+import { type ChatAdapter, createSynapseAdapter } from '../adapters/index.ts';
+import { hotkeyFromSecret } from '../bittensor/index.ts';
+import { createChainSource, type MetagraphSource } from '../chain/index.ts';
+import { type GatewayConfig, loadProfiles, type SubnetProfile } from '../config/index.ts';
+import { buildCatalog, createChatRouter } from '../router/index.ts';
+import { createGatewayApp } from './app.ts';
+import { listen } from './server.ts';
+
+export interface Gateway {
+  url: string;
+  hotkey: string;
+  source: MetagraphSource;
+  close(): Promise<void>;
+}
+
+/** Wires config → chain reader → adapters → router → HTTP, and starts listening. */
+export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
+  if (!config.chainUrl) throw new Error('no chain URL: start localnet first, or set TAOGATE_NETWORK');
+  const profiles = loadProfiles(config.profilesPath);
+  const hotkey = await hotkeyFromSecret(config.hotkeySecret);
+  const source = createChainSource({
+    url: config.chainUrl,
+    snapshotPath: config.snapshotPath,
+    refreshMs: config.chainRefreshMs,
+    netuids: profiles.map((p) => p.netuid),
+    logger: logger.child({ module: 'chain' }),
+  });
+  const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 });
+  const adapters = new Map<number, ChatAdapter>();
+  const adapterFor = (profile: SubnetProfile): ChatAdapter => {
+    let adapter = adapters.get(profile.netuid);
+    if (!adapter) {
+      adapter = createSynapseAdapter({
+        synapse: profile.synapse,
+        hotkey,
+        dendriteIp: config.dendriteIp,
+        dispatcher,
+      });
+      adapters.set(profile.netuid, adapter);
+    }
+    return adapter;
+  };
+  const router = createChatRouter({
+    source,
+    adapterFor,
+    ownHotkey: hotkey.ss58,
+    dialPolicy: { allowLoopback: config.allowLoopbackAxons, allowPrivate: config.allowPrivateAxons },
+    maxAttempts: config.maxAttempts,
+    onRefused: (netuid, refused) =>
+      logger.warn(
+        { netuid, uid: refused.uid, ip: refused.ip, reason: refused.reason },
+        'refusing to dial axon',
+      ),
+  });
+  const app = createGatewayApp({
+    catalog: buildCatalog(profiles),
+    router,
+    logger,
+    deadlineMs: config.deadlineMs,
+    maxBodyBytes: config.maxBodyBytes,
+  });
+  const server = await listen(app, config.port, config.host);
+  return {
+    url: server.url,
+    hotkey: hotkey.ss58,
+    source,
+    async close() {
+      await server.close();
+      await Promise.all([source.close(), dispatcher.close()]);
+    },
+  };
+}

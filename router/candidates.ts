@@ -1,0 +1,40 @@
+import type { MinerTarget } from '../adapters/index.ts';
+import type { Subnet } from '../chain/index.ts';
+import { checkDialable, type DialPolicy } from '../chain/index.ts';
+
+export interface Candidate extends MinerTarget {
+  incentive: number;
+}
+
+export interface CandidateSet {
+  candidates: Candidate[];
+  /** Axons refused by the SSRF guard, with the reason, for logs and stats. */
+  refused: { uid: number; ip: string; reason: string }[];
+}
+
+/**
+ * The miners of a subnet the gateway may call: serving an axon, not the gateway itself, and at an address
+ * the guard accepts — chain data is untrusted, and an axon can claim any IP.
+ */
+export function candidatesOf(subnet: Subnet, ownHotkey: string, policy: DialPolicy): CandidateSet {
+  const candidates: Candidate[] = [];
+  const refused: CandidateSet['refused'] = [];
+  for (const neuron of subnet.neurons) {
+    const axon = neuron.axon;
+    if (!axon || neuron.hotkey === ownHotkey || axon.port === 0) continue;
+    const verdict = checkDialable(axon.ip, policy);
+    if (!verdict.ok) {
+      refused.push({ uid: neuron.uid, ip: axon.ip, reason: verdict.reason });
+      continue;
+    }
+    candidates.push({
+      netuid: subnet.netuid,
+      uid: neuron.uid,
+      hotkey: neuron.hotkey,
+      ip: axon.ip,
+      port: axon.port,
+      incentive: neuron.incentive,
+    });
+  }
+  return { candidates, refused };
+}

@@ -1,0 +1,39 @@
+import { pino } from 'pino';
+import { hotkeyFromSecret } from '../bittensor/index.ts';
+import { type GatewayConfig, LOCALNET_HOTKEY, loadConfig, loadProfiles } from '../config/index.ts';
+import { type Gateway, startGateway } from '../gateway/index.ts';
+import { type Localnet, type LocalnetOptions, startLocalnet } from '../localnet/index.ts';
+
+export interface Stack {
+  localnet: Localnet;
+  gateway: Gateway;
+  baseURL: string;
+  close(): Promise<void>;
+}
+
+/** localnet plus a gateway reading it through the production chain reader, on ephemeral ports. */
+export async function startStack(
+  options: { env?: Record<string, string>; localnet?: Partial<LocalnetOptions> } = {},
+): Promise<Stack> {
+  const loaded = loadConfig({ TAOGATE_PORT: '0', TAOGATE_LOG_LEVEL: 'silent', ...options.env });
+  if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+  const config: GatewayConfig = loaded.config;
+  const validator = await hotkeyFromSecret(LOCALNET_HOTKEY);
+  const localnet = await startLocalnet({
+    profiles: loadProfiles(config.profilesPath),
+    validatorHotkey: validator.ss58,
+    blockMs: 200,
+    ...options.localnet,
+  });
+  const gateway = await startGateway({ ...config, chainUrl: localnet.chain.url }, pino({ level: 'silent' }));
+  await gateway.source.ready();
+  return {
+    localnet,
+    gateway,
+    baseURL: `${gateway.url}/v1`,
+    async close() {
+      await gateway.close();
+      await localnet.close();
+    },
+  };
+}
