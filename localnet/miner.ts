@@ -26,6 +26,8 @@ export interface Miner {
   behaviour: MinerBehaviour;
   /** Requests that reached the miner, rejected or not. */
   readonly received: number;
+  /** Requests whose connection is still open (a hung miner holds them until the caller gives up). */
+  readonly inFlight: number;
   close(): Promise<void>;
 }
 
@@ -38,11 +40,13 @@ const MAX_BODY_BYTES = 4 * 1024 * 1024;
 export async function startMiner(options: MinerOptions): Promise<Miner> {
   const random = seededRandom(options.seed ?? options.netuid * 1000 + options.uid);
   const nonces = new NonceWindow();
-  const state = { behaviour: { ...HEALTHY, ...options.behaviour }, received: 0 };
+  const state = { behaviour: { ...HEALTHY, ...options.behaviour }, received: 0, inFlight: 0 };
   const sockets = new Set<import('node:net').Socket>();
 
   const server = createServer((request, response) => {
     state.received++;
+    state.inFlight++;
+    response.once('close', () => state.inFlight--);
     serve(request, response).catch(() => response.destroy());
   });
   server.on('connection', (socket) => {
@@ -139,6 +143,9 @@ export async function startMiner(options: MinerOptions): Promise<Miner> {
     },
     get received() {
       return state.received;
+    },
+    get inFlight() {
+      return state.inFlight;
     },
     async close() {
       for (const socket of sockets) socket.destroy();
