@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Hotkey, hotkeyFromSecret, signSynapse, type SynapseCall } from '../bittensor/index.ts';
+import { type Hotkey, hotkeyFromSecret, type SynapseCall, signSynapse } from '../bittensor/index.ts';
 import { loadProfiles } from '../config/index.ts';
 import { type Miner, startMiner } from './miner.ts';
 

@@ -83,11 +83,17 @@ describe('failing miners', () => {
       signal: controller.signal,
     }).catch(() => 'aborted');
     const hung = [stack.localnet.miner(4, 1), stack.localnet.miner(4, 2)];
-    await vi.waitFor(() => expect(hung[0]!.inFlight + hung[1]!.inFlight).toBe(1), { timeout: 500, interval: 10 });
+    await vi.waitFor(() => expect(hung[0]!.inFlight + hung[1]!.inFlight).toBe(1), {
+      timeout: 500,
+      interval: 10,
+    });
     const abortedAt = performance.now();
     controller.abort();
     expect(await pending).toBe('aborted');
-    await vi.waitFor(() => expect(hung[0]!.inFlight + hung[1]!.inFlight).toBe(0), { timeout: 500, interval: 10 });
+    await vi.waitFor(() => expect(hung[0]!.inFlight + hung[1]!.inFlight).toBe(0), {
+      timeout: 500,
+      interval: 10,
+    });
     // well before the 800 ms deadline would have closed it
     expect(performance.now() - abortedAt).toBeLessThan(300);
   });
