@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { ResilienceSettings } from '../router/index.ts';
 import { DEFAULT_PROFILES_PATH } from './profiles.ts';
 
 export const NETWORKS = {
@@ -36,8 +37,23 @@ const env = z.object({
     .min(1024)
     .max(64 * 1024 * 1024)
     .default(1024 * 1024),
-  /** Dial axons on private ranges (a private deployment); loopback is only ever dialled on localnet. */
+  /** Observed miner outcomes lose half their weight every this many ms. */
+  TAOGATE_STATS_HALF_LIFE_MS: z.coerce.number().int().min(1000).max(86_400_000).default(60_000),
+  /** Consecutive failures that open a miner's circuit. */
+  TAOGATE_BREAKER_FAILURES: z.coerce.number().int().min(1).max(1000).default(3),
+  TAOGATE_BREAKER_COOLDOWN_MS: z.coerce.number().int().min(100).max(3_600_000).default(10_000),
+  TAOGATE_BREAKER_MAX_COOLDOWN_MS: z.coerce.number().int().min(100).max(86_400_000).default(300_000),
+  /** Retries per window as a share of requests, plus a floor of retries always allowed per window. */
+  TAOGATE_RETRY_BUDGET_RATIO: z.coerce.number().min(0).max(10).default(0.2),
+  TAOGATE_RETRY_BUDGET_FLOOR: z.coerce.number().int().min(0).max(100_000).default(10),
+  TAOGATE_RETRY_BUDGET_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(10_000),
+  /** 64 matches the dispatcher's connections per origin: past it, undici would queue out of sight. */
+  TAOGATE_MINER_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(64),
+  TAOGATE_SUBNET_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000_000).default(1024),
+  /** Dial axons on private ranges (a private deployment). */
   TAOGATE_ALLOW_PRIVATE_AXONS: booleanText.default(false),
+  /** Dial 127.0.0.0/8 and ::1 axons: a gateway beside its own miners, or localnet read by URL. */
+  TAOGATE_ALLOW_LOOPBACK_AXONS: booleanText.optional(),
   TAOGATE_DENDRITE_IP: z.string().min(1).default('0.0.0.0'),
   TAOGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -55,6 +71,7 @@ export interface GatewayConfig {
   chainRefreshMs: number | undefined;
   deadlineMs: number;
   maxAttempts: number;
+  resilience: ResilienceSettings;
   maxBodyBytes: number;
   allowLoopbackAxons: boolean;
   allowPrivateAxons: boolean;
@@ -81,6 +98,12 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
       errors: ['TAOGATE_HOTKEY: required outside localnet (a registered, staked validator hotkey)'],
     };
   }
+  if (v.TAOGATE_BREAKER_MAX_COOLDOWN_MS < v.TAOGATE_BREAKER_COOLDOWN_MS) {
+    return {
+      ok: false,
+      errors: ['TAOGATE_BREAKER_MAX_COOLDOWN_MS: must not be below TAOGATE_BREAKER_COOLDOWN_MS'],
+    };
+  }
   const chainUrl = localnet
     ? undefined
     : (NETWORKS[v.TAOGATE_NETWORK as keyof typeof NETWORKS] ?? v.TAOGATE_NETWORK);
@@ -98,8 +121,25 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
       chainRefreshMs: v.TAOGATE_CHAIN_REFRESH_MS,
       deadlineMs: v.TAOGATE_DEADLINE_MS,
       maxAttempts: v.TAOGATE_MAX_ATTEMPTS,
+      resilience: {
+        statsHalfLifeMs: v.TAOGATE_STATS_HALF_LIFE_MS,
+        breaker: {
+          failureThreshold: v.TAOGATE_BREAKER_FAILURES,
+          cooldownMs: v.TAOGATE_BREAKER_COOLDOWN_MS,
+          maxCooldownMs: v.TAOGATE_BREAKER_MAX_COOLDOWN_MS,
+        },
+        retryBudget: {
+          ratio: v.TAOGATE_RETRY_BUDGET_RATIO,
+          floor: v.TAOGATE_RETRY_BUDGET_FLOOR,
+          windowMs: v.TAOGATE_RETRY_BUDGET_WINDOW_MS,
+        },
+        inFlight: {
+          minerMaxInFlight: v.TAOGATE_MINER_MAX_IN_FLIGHT,
+          subnetMaxInFlight: v.TAOGATE_SUBNET_MAX_IN_FLIGHT,
+        },
+      },
       maxBodyBytes: v.TAOGATE_MAX_BODY_BYTES,
-      allowLoopbackAxons: localnet,
+      allowLoopbackAxons: v.TAOGATE_ALLOW_LOOPBACK_AXONS ?? localnet,
       allowPrivateAxons: v.TAOGATE_ALLOW_PRIVATE_AXONS,
       dendriteIp: v.TAOGATE_DENDRITE_IP,
       logLevel: v.TAOGATE_LOG_LEVEL,

@@ -36,7 +36,7 @@ export function chatCompletionsHandler(deps: ChatRouteDeps) {
     } catch (error) {
       const mapped = toHttpError(error);
       if (mapped.status >= 500) deps.logger.warn({ err: error, model: model.id }, 'chat request failed');
-      return c.json(mapped.body, mapped.status);
+      return c.json(mapped.body, mapped.status, mapped.headers);
     }
     c.header('x-taogate-miner', `sn${routed.miner.netuid}/uid${routed.miner.uid}`);
     c.header('x-taogate-attempts', String(routed.attempts));

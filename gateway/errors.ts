@@ -1,5 +1,11 @@
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
-import { DeadlineExceeded, ModelNotFound, NoHealthyMiner, UpstreamExhausted } from '../router/index.ts';
+import {
+  DeadlineExceeded,
+  MinersAtCapacity,
+  ModelNotFound,
+  NoHealthyMiner,
+  UpstreamExhausted,
+} from '../router/index.ts';
 
 /** OpenAI's error body: `{"error":{"message","type","param","code"}}`. */
 export interface OpenAIErrorBody {
@@ -9,6 +15,8 @@ export interface OpenAIErrorBody {
 export interface HttpError {
   status: ContentfulStatusCode;
   body: OpenAIErrorBody;
+  /** Response headers the status calls for, such as `retry-after` on 429 and 503. */
+  headers?: Record<string, string>;
 }
 
 export function httpError(
@@ -34,8 +42,21 @@ export function toHttpError(error: unknown): HttpError {
   if (error instanceof ModelNotFound) {
     return httpError(404, error.message, 'invalid_request_error', 'model_not_found', 'model');
   }
-  if (error instanceof NoHealthyMiner) return httpError(503, error.message, 'server_error', error.code);
+  if (error instanceof MinersAtCapacity) {
+    // OpenAI's SDKs honour retry-after on 429, so well-behaved clients back off by themselves.
+    return withRetryAfter(
+      httpError(429, error.message, 'rate_limit_error', error.code),
+      error.retryAfterSeconds,
+    );
+  }
+  if (error instanceof NoHealthyMiner) {
+    return withRetryAfter(httpError(503, error.message, 'server_error', error.code), error.retryAfterSeconds);
+  }
   if (error instanceof UpstreamExhausted) return httpError(502, error.message, 'upstream_error', error.code);
   if (error instanceof DeadlineExceeded) return httpError(504, error.message, 'timeout_error', error.code);
   return httpError(500, 'The gateway failed to handle the request', 'server_error', 'internal_error');
+}
+
+function withRetryAfter(error: HttpError, seconds: number | undefined): HttpError {
+  return seconds === undefined ? error : { ...error, headers: { 'retry-after': String(seconds) } };
 }

@@ -10,12 +10,28 @@ export class ModelNotFound extends Error {
   }
 }
 
-/** The subnet has no miner the gateway may call (none serving, none dialable, or no metagraph yet). */
+/**
+ * The subnet has no miner the gateway may call (none serving, none dialable, no metagraph yet, or every
+ * circuit open). `retryAfterSeconds` is set when it is known when one may be back.
+ */
 export class NoHealthyMiner extends Error {
   readonly code = 'no_healthy_miner';
-  constructor(netuid: number, why: string) {
+  readonly retryAfterSeconds: number | undefined;
+  constructor(netuid: number, why: string, retryAfterSeconds?: number) {
     super(`No miner of subnet ${netuid} can take the request: ${why}`);
     this.name = 'NoHealthyMiner';
+    this.retryAfterSeconds = retryAfterSeconds;
+  }
+}
+
+/** Every miner that could take the request, or the subnet as a whole, has as many calls open as allowed. */
+export class MinersAtCapacity extends Error {
+  readonly code = 'miners_at_capacity';
+  readonly retryAfterSeconds: number;
+  constructor(netuid: number, retryAfterSeconds: number) {
+    super(`The miners of subnet ${netuid} are at capacity; retry after ${retryAfterSeconds} s`);
+    this.name = 'MinersAtCapacity';
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

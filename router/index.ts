@@ -1,5 +1,15 @@
 export type { Candidate } from './candidates.ts';
 export { buildCatalog, type RoutableModel } from './catalog.ts';
-export { DeadlineExceeded, ModelNotFound, NoHealthyMiner, UpstreamExhausted } from './errors.ts';
+export type { BreakerSettings, CircuitState } from './circuit-breaker.ts';
+export {
+  DeadlineExceeded,
+  MinersAtCapacity,
+  ModelNotFound,
+  NoHealthyMiner,
+  UpstreamExhausted,
+} from './errors.ts';
+export type { InFlightSettings } from './in-flight.ts';
+export type { MinerReport } from './miner-health.ts';
+export type { RetryBudgetSettings } from './retry-budget.ts';
 export { type ChatRouter, createChatRouter, type Routed, type RouteOptions } from './route-chat.ts';
-export { EXPLORATION_WEIGHT, selectMiner } from './select.ts';
+export type { ResilienceSettings } from './settings.ts';

@@ -1,31 +1,24 @@
-import type { Candidate } from './candidates.ts';
-
 /**
- * Weight of a miner that validators gave no incentive: small, so new or unscored miners still see some
- * traffic, but bounded, so they never crowd out the miners the chain rates.
+ * Picks one item at random, each with probability proportional to its weight; items weighing zero (or less)
+ * are never picked. Undefined when nothing weighs anything. Pure: the weights carry every judgement.
  */
-export const EXPLORATION_WEIGHT = 0.01;
-
-/** Picks one miner at random, weighted by on-chain incentive, among those not yet tried. */
-export function selectMiner(
-  candidates: readonly Candidate[],
-  tried: ReadonlySet<number>,
+export function selectMiner<T>(
+  candidates: readonly T[],
+  weights: readonly number[],
   random: () => number = Math.random,
-): Candidate | undefined {
+): T | undefined {
   let total = 0;
-  for (const candidate of candidates) if (!tried.has(candidate.uid)) total += weightOf(candidate);
+  for (const weight of weights) if (weight > 0) total += weight;
   if (total <= 0) return undefined;
   let point = random() * total;
-  let last: Candidate | undefined;
-  for (const candidate of candidates) {
-    if (tried.has(candidate.uid)) continue;
-    last = candidate;
-    point -= weightOf(candidate);
-    if (point < 0) return candidate;
+  let last: T | undefined;
+  for (let i = 0; i < candidates.length; i++) {
+    const weight = weights[i] ?? 0;
+    if (weight <= 0) continue;
+    last = candidates[i];
+    point -= weight;
+    if (point < 0) return last;
   }
+  // Rounding can leave a sliver of `point`: it belongs to the last item with weight.
   return last;
-}
-
-function weightOf(candidate: Candidate): number {
-  return Math.max(0, candidate.incentive) + EXPLORATION_WEIGHT;
 }

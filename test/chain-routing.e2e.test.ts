@@ -168,9 +168,8 @@ describe('restart from the persisted snapshot', () => {
   });
 
   /**
-   * A gateway that reads localnet's chain as a remote network would (by URL), so its snapshot is persisted.
-   * Loopback axons are only dialled on `TAOGATE_NETWORK=localnet` and no TAOGATE_* variable allows them
-   * elsewhere, while localnet's miners all listen on 127.0.0.1: hence the config is overridden here.
+   * A gateway that reads localnet's chain as a remote network would (by URL), so its snapshot is persisted;
+   * localnet's miners listen on 127.0.0.1, which only an explicit setting lets it dial outside localnet.
    */
   async function startPersistingGateway(): Promise<Gateway> {
     const loaded = loadConfig({
@@ -178,12 +177,13 @@ describe('restart from the persisted snapshot', () => {
       TAOGATE_HOTKEY: LOCALNET_HOTKEY,
       TAOGATE_SNAPSHOT_DIR: snapshotDir,
       TAOGATE_CHAIN_REFRESH_MS: '200',
+      TAOGATE_ALLOW_LOOPBACK_AXONS: 'true',
       TAOGATE_PORT: '0',
       TAOGATE_LOG_LEVEL: 'silent',
     });
     if (!loaded.ok) throw new Error(loaded.errors.join('; '));
     expect(loaded.config.snapshotPath).toContain(snapshotDir);
-    return startGateway({ ...loaded.config, allowLoopbackAxons: true }, pino({ level: 'silent' }));
+    return startGateway(loaded.config, pino({ level: 'silent' }));
   }
 
   it('routes a request from the snapshot on disk before the chain node answers', async () => {

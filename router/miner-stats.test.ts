@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import { LatencyWindow } from './latency-window.ts';
+import { MinerStats } from './miner-stats.ts';
+
+const HALF_LIFE_MS = 60_000;
+
+describe('miner stats', () => {
+  it('halve the weight of past outcomes every half-life', () => {
+    const stats = new MinerStats(HALF_LIFE_MS, 0);
+    for (let i = 0; i < 8; i++) stats.recordSuccess(10, 0);
+    for (let i = 0; i < 4; i++) stats.recordFailure('upstream_rejected', 0);
+
+    expect(stats.quality(0)).toMatchObject({ successes: 8, failures: 4 });
+    expect(stats.quality(HALF_LIFE_MS)).toMatchObject({ successes: 4, failures: 2 });
+    const later = stats.quality(10 * HALF_LIFE_MS);
+    expect(later.successes).toBeCloseTo(8 / 1024);
+  });
+
+  it('weigh a new outcome fully, next to older ones that faded', () => {
+    const stats = new MinerStats(HALF_LIFE_MS, 0);
+    stats.recordFailure('upstream_unreachable', 0);
+    stats.recordSuccess(10, HALF_LIFE_MS);
+
+    expect(stats.quality(HALF_LIFE_MS)).toMatchObject({ successes: 1, failures: 0.5 });
+  });
+
+  it('count timeouts as failures, and apart', () => {
+    const stats = new MinerStats(HALF_LIFE_MS, 0);
+    stats.recordFailure('upstream_timeout', 0);
+    stats.recordFailure('upstream_invalid', 0);
+
+    expect(stats.quality(0)).toMatchObject({ successes: 0, failures: 2, timeouts: 1 });
+  });
+
+  it('smooth the time to first chunk, so one slow answer moves it by a fifth', () => {
+    const stats = new MinerStats(HALF_LIFE_MS, 0);
+    expect(stats.quality(0).latencyEwmaMs).toBeUndefined();
+    stats.recordSuccess(100, 0);
+    stats.recordSuccess(200, 0);
+
+    expect(stats.quality(0).latencyEwmaMs).toBeCloseTo(120);
+  });
+
+  it('estimate the p95 of the recent answers', () => {
+    const stats = new MinerStats(HALF_LIFE_MS, 0);
+    for (let ms = 1; ms <= 20; ms++) stats.recordSuccess(ms, 0);
+
+    expect(stats.latencyP95Ms()).toBe(19);
+  });
+});
+
+describe('latency window', () => {
+  it('hold only the newest samples, so memory stays bounded and the tail follows the miner', () => {
+    const window = new LatencyWindow(64);
+    for (let i = 0; i < 1000; i++) window.add(1000);
+    for (let i = 0; i < 64; i++) window.add(5);
+
+    expect(window.quantile(0.95)).toBe(5);
+    expect(window.quantile(1)).toBe(5);
+  });
+
+  it('answer undefined before the first sample', () => {
+    expect(new LatencyWindow().quantile(0.95)).toBeUndefined();
+  });
+});

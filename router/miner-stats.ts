@@ -1,0 +1,82 @@
+import type { UpstreamErrorCode } from '../adapters/index.ts';
+import { LatencyWindow } from './latency-window.ts';
+
+/** What a miner's recent calls say about it, as of one instant. */
+export interface ObservedQuality {
+  /**
+   * Decayed counts: an outcome weighs 1 when it happens and half as much every half-life after, so a miner
+   * that failed an hour ago is judged by what it does now. Failures include timeouts.
+   */
+  successes: number;
+  failures: number;
+  timeouts: number;
+  /** Time to first chunk, smoothed over recent successes; undefined before the first one. */
+  latencyEwmaMs: number | undefined;
+}
+
+/**
+ * Weight of the newest latency sample in the moving average: a miner that turns slow shows it within a
+ * handful of answers, while one slow answer moves the average by a fifth only.
+ */
+const LATENCY_EWMA_ALPHA = 0.2;
+
+/** Outcomes of the calls made to one miner, with exponential decay over time. */
+export class MinerStats {
+  readonly #halfLifeMs: number;
+  /** When the counts were last decayed: they hold their value as of this instant. */
+  #decayedAt: number;
+  #successes = 0;
+  #failures = 0;
+  #timeouts = 0;
+  #latencyEwmaMs: number | undefined;
+  readonly #latencies = new LatencyWindow();
+
+  constructor(halfLifeMs: number, now: number) {
+    this.#halfLifeMs = halfLifeMs;
+    this.#decayedAt = now;
+  }
+
+  /** The miner's first chunk arrived `firstChunkMs` after the call was made. */
+  recordSuccess(firstChunkMs: number, now: number): void {
+    this.#decayTo(now);
+    this.#successes += 1;
+    this.#latencyEwmaMs =
+      this.#latencyEwmaMs === undefined
+        ? firstChunkMs
+        : this.#latencyEwmaMs + LATENCY_EWMA_ALPHA * (firstChunkMs - this.#latencyEwmaMs);
+    this.#latencies.add(firstChunkMs);
+  }
+
+  recordFailure(code: UpstreamErrorCode, now: number): void {
+    this.#decayTo(now);
+    this.#failures += 1;
+    if (code === 'upstream_timeout') this.#timeouts += 1;
+  }
+
+  quality(now: number): ObservedQuality {
+    const factor = this.#decayFactor(now);
+    return {
+      successes: this.#successes * factor,
+      failures: this.#failures * factor,
+      timeouts: this.#timeouts * factor,
+      latencyEwmaMs: this.#latencyEwmaMs,
+    };
+  }
+
+  /** Kept apart from `quality`, which routing reads on every request: this one sorts samples. */
+  latencyP95Ms(): number | undefined {
+    return this.#latencies.quantile(0.95);
+  }
+
+  #decayTo(now: number): void {
+    const factor = this.#decayFactor(now);
+    this.#successes *= factor;
+    this.#failures *= factor;
+    this.#timeouts *= factor;
+    this.#decayedAt = Math.max(now, this.#decayedAt);
+  }
+
+  #decayFactor(now: number): number {
+    return 2 ** (-Math.max(0, now - this.#decayedAt) / this.#halfLifeMs);
+  }
+}

@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import type { ObservedQuality } from './miner-stats.ts';
+import { EXPLORATION_SHARE, routingWeights, type WeightInput } from './routing-weight.ts';
+import { selectMiner } from './select.ts';
+
+function observed(partial: Partial<ObservedQuality>): ObservedQuality {
+  return {
+    successes: 0,
+    failures: 0,
+    timeouts: 0,
+    latencyEwmaMs: undefined,
+    ...partial,
+  };
+}
+
+const proven = (latencyEwmaMs = 100) => observed({ successes: 50, latencyEwmaMs });
+
+function shares(inputs: WeightInput[]): number[] {
+  const weights = routingWeights(inputs);
+  const total = weights.reduce((sum, weight) => sum + weight, 0);
+  return weights.map((weight) => weight / total);
+}
+
+describe('routing weights', () => {
+  it('follow incentive when nothing has been observed', () => {
+    const [a, b] = shares([
+      { incentive: 0.75, observed: undefined },
+      { incentive: 0.25, observed: undefined },
+    ]);
+    expect(a! / b!).toBeCloseTo((0.75 + EXPLORATION_SHARE / 2) / (0.25 + EXPLORATION_SHARE / 2));
+  });
+
+  it('give a never-tried miner a prior below a proven one, but far from zero', () => {
+    const [fresh, known] = routingWeights([
+      { incentive: 0.5, observed: undefined },
+      { incentive: 0.5, observed: proven() },
+    ]);
+    expect(fresh! / known!).toBeGreaterThan(0.85);
+    expect(fresh! / known!).toBeLessThan(1);
+  });
+
+  it('take traffic away from a miner that fails, in proportion to its failure rate', () => {
+    const [healthy, half, failing] = routingWeights([
+      { incentive: 1 / 3, observed: proven() },
+      { incentive: 1 / 3, observed: observed({ successes: 25, failures: 25, latencyEwmaMs: 100 }) },
+      { incentive: 1 / 3, observed: observed({ failures: 50 }) },
+    ]);
+    expect(half! / healthy!).toBeCloseTo(0.5, 1);
+    expect(failing! / healthy!).toBeLessThan(0.05);
+  });
+
+  it('take traffic away from a miner slower than the subnet median, but not for jitter', () => {
+    const [median, jittery, slow] = routingWeights([
+      { incentive: 0.25, observed: proven(100) },
+      { incentive: 0.25, observed: proven(120) },
+      { incentive: 0.25, observed: proven(1000) },
+      { incentive: 0.25, observed: proven(100) },
+    ]);
+    expect(jittery).toBe(median);
+    // Ten times the median, with the tolerance and a little doubt left: about an eighth of the traffic.
+    expect(slow! / median!).toBeGreaterThan(0.1);
+    expect(slow! / median!).toBeLessThan(0.2);
+  });
+
+  it('trust a latency seen a few times less than one seen often', () => {
+    const [, , , onceSlow, oftenSlow] = routingWeights([
+      { incentive: 0.2, observed: proven(100) },
+      { incentive: 0.2, observed: proven(100) },
+      { incentive: 0.2, observed: proven(100) },
+      { incentive: 0.2, observed: observed({ successes: 1, latencyEwmaMs: 1000 }) },
+      { incentive: 0.2, observed: proven(1000) },
+    ]);
+    expect(onceSlow).toBeGreaterThan(2 * oftenSlow!);
+  });
+
+  it('bound the exploration share of unscored miners however many there are', () => {
+    const inputs: WeightInput[] = [{ incentive: 1, observed: undefined }];
+    for (let i = 0; i < 200; i++) inputs.push({ incentive: 0, observed: undefined });
+    const [scored, ...unscored] = shares(inputs);
+
+    expect(scored).toBeGreaterThan(1 - EXPLORATION_SHARE);
+    expect(unscored.every((share) => share > 0)).toBe(true);
+  });
+
+  it('are uniform on a subnet without incentive', () => {
+    const weights = routingWeights([
+      { incentive: 0, observed: undefined },
+      { incentive: 0, observed: undefined },
+    ]);
+    expect(weights[0]).toBeGreaterThan(0);
+    expect(weights[0]).toBe(weights[1]);
+  });
+});
+
+describe('selectMiner', () => {
+  const miners = ['a', 'b', 'c'];
+
+  it('picks in proportion to the weights', () => {
+    const weights = [1, 2, 1];
+    expect(selectMiner(miners, weights, () => 0)).toBe('a');
+    expect(selectMiner(miners, weights, () => 0.3)).toBe('b');
+    expect(selectMiner(miners, weights, () => 0.74)).toBe('b');
+    expect(selectMiner(miners, weights, () => 0.76)).toBe('c');
+  });
+
+  it('never picks a miner weighing zero', () => {
+    const weights = [0, 1, 0];
+    for (const point of [0, 0.5, 0.9999]) expect(selectMiner(miners, weights, () => point)).toBe('b');
+  });
+
+  it('picks nothing when nothing weighs anything', () => {
+    expect(selectMiner(miners, [0, 0, 0], () => 0.5)).toBeUndefined();
+  });
+});

@@ -1,0 +1,85 @@
+import type { ObservedQuality } from './miner-stats.ts';
+
+export interface WeightInput {
+  /** On-chain incentive, in [0, 1]. */
+  incentive: number;
+  /** What the gateway saw of the miner lately; undefined if it never called it. */
+  observed: ObservedQuality | undefined;
+}
+
+/**
+ * Share of the traffic, at most, that goes to miners for their exploration term alone. Small, because the
+ * chain's incentive is the better long-run judge; not zero, or a miner validators have not scored yet would
+ * never be tried.
+ */
+export const EXPLORATION_SHARE = 0.02;
+
+/**
+ * The Beta prior on a miner's success rate, as pseudo-counts: a never-tried miner starts at 0.9 and about
+ * two real outcomes weigh as much as the prior.
+ */
+const PRIOR_SUCCESSES = 1.8;
+const PRIOR_FAILURES = 0.2;
+
+/** Latency up to this multiple of the subnet's median costs nothing: jitter between similar miners is noise. */
+const LATENCY_TOLERANCE = 1.25;
+
+/**
+ * The routing weight of each miner of a subnet, in the order given:
+ *
+ *   weight = (incentive + exploration) × reliability × speed
+ *
+ * - incentive sets the scale: it is the validators' consensus over many requests, which one gateway's few
+ *   observations should correct, not replace.
+ * - exploration = EXPLORATION_SHARE × Σ incentive / n, the same for every miner. The n terms add up to
+ *   EXPLORATION_SHARE of the incentive total whatever n is, so unscored and newly registered miners are
+ *   tried at a bounded rate; a flat per-miner bonus would hand 200 unscored miners most of the traffic.
+ * - reliability = (successes + PRIOR_SUCCESSES) / (successes + failures + PRIOR_SUCCESSES + PRIOR_FAILURES),
+ *   the posterior mean success rate over decayed counts. A never-tried miner gets the prior (0.9): not 0,
+ *   which would never try it, nor above a proven miner, which would chase every newcomer. As counts decay,
+ *   an old verdict fades back to the prior, so a miner that recovered earns its traffic back.
+ * - speed = min(1, LATENCY_TOLERANCE × median / latency), with latency the miner's moving average time to
+ *   first chunk and median that of the subnet's observed miners: twice as slow as typical, half the traffic.
+ *   Faster miners get no bonus, since the chain already rewards them and a bonus would let one gateway's
+ *   latency view override the chain. It is blended with a neutral 1 by confidence successes / (successes +
+ *   prior), so a lone sample, or a stale one, moves it little.
+ *
+ * Every weight is positive; the router zeroes those of miners it must skip (tried, circuit open, full).
+ */
+export function routingWeights(inputs: readonly WeightInput[]): number[] {
+  let incentiveTotal = 0;
+  for (const input of inputs) incentiveTotal += Math.max(0, input.incentive);
+  // With no incentive anywhere (a new subnet), exploration is all there is: uniform weights.
+  const exploration = incentiveTotal > 0 ? (EXPLORATION_SHARE * incentiveTotal) / inputs.length : 1;
+  const median = medianLatency(inputs);
+  return inputs.map(
+    ({ incentive, observed }) =>
+      (Math.max(0, incentive) + exploration) * reliabilityOf(observed) * speedOf(observed, median),
+  );
+}
+
+function reliabilityOf(observed: ObservedQuality | undefined): number {
+  const successes = observed?.successes ?? 0;
+  const failures = observed?.failures ?? 0;
+  return (successes + PRIOR_SUCCESSES) / (successes + failures + PRIOR_SUCCESSES + PRIOR_FAILURES);
+}
+
+function speedOf(observed: ObservedQuality | undefined, median: number | undefined): number {
+  const latency = observed?.latencyEwmaMs;
+  if (latency === undefined || median === undefined || latency <= 0) return 1;
+  const measured = Math.min(1, (LATENCY_TOLERANCE * median) / latency);
+  const confidence = observed!.successes / (observed!.successes + PRIOR_SUCCESSES + PRIOR_FAILURES);
+  return 1 - confidence * (1 - measured);
+}
+
+function medianLatency(inputs: readonly WeightInput[]): number | undefined {
+  const latencies: number[] = [];
+  for (const input of inputs) {
+    const latency = input.observed?.latencyEwmaMs;
+    if (latency !== undefined) latencies.push(latency);
+  }
+  if (latencies.length === 0) return undefined;
+  latencies.sort((a, b) => a - b);
+  const middle = latencies.length >> 1;
+  return latencies.length % 2 === 1 ? latencies[middle]! : (latencies[middle - 1]! + latencies[middle]!) / 2;
+}
