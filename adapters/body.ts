@@ -33,3 +33,12 @@ export async function* streamCappedText(body: Dispatcher.ResponseData['body']): 
     body.destroy();
   }
 }
+
+/** Parses JSON, or undefined when the text is not JSON (for bodies read only for what they may tell). */
+export function parseJsonOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,4 +1,11 @@
 export { sha3Hex, synapseBodyHash } from './body-hash.ts';
+export {
+  EPISTULA_ALLOWED_DELTA_MS,
+  EPISTULA_VERSION,
+  type EpistulaVerdict,
+  signEpistula,
+  verifyEpistula,
+} from './epistula.ts';
 export { cryptoReady, type Hotkey, hotkeyFromSecret, SS58_PREFIX, verifySignature } from './keys.ts';
 export { type JsonValue, pythonStr } from './python-str.ts';
 export { AxonStatus, DendriteStatus } from './status.ts';

@@ -22,21 +22,41 @@ const synapseProfile = z.strictObject({
   outputField: z.string().min(1),
 });
 
-const subnetProfile = z.strictObject({
+/** What every subnet declares, whatever protocol its miners speak. */
+const subnetBasics = {
   netuid: z.int().min(0).max(65535),
   name: z.string().min(1),
   task: z.enum(['chat']),
   /** Model names served by this subnet; exposed as `sn{netuid}/{model}`. */
   models: z.array(z.string().regex(/^[\w.-]+$/)).min(1),
-  protocol: z.enum(['synapse']),
   timeoutSeconds: z.number().positive().max(600),
+};
+
+/** Miners that are bittensor axons, spoken to with synapses by a dendrite. */
+const synapseSubnet = z.strictObject({
+  ...subnetBasics,
+  protocol: z.literal('synapse'),
   synapse: synapseProfile,
 });
+
+/** Miners that are OpenAI-compatible servers behind Epistula-signed HTTP (SN1 since 2025). */
+const epistulaSubnet = z.strictObject({
+  ...subnetBasics,
+  protocol: z.literal('epistula'),
+  openai: z.strictObject({
+    /** The `model` sent upstream. */
+    model: z.string().min(1),
+  }),
+});
+
+const subnetProfile = z.discriminatedUnion('protocol', [synapseSubnet, epistulaSubnet]);
 
 const profileFile = z.strictObject({ subnets: z.array(subnetProfile).min(1) });
 
 export type SubnetProfile = z.infer<typeof subnetProfile>;
 export type SynapseProfile = z.infer<typeof synapseProfile>;
+export type SynapseSubnetProfile = z.infer<typeof synapseSubnet>;
+export type EpistulaSubnetProfile = z.infer<typeof epistulaSubnet>;
 export type ChatParam = z.infer<typeof chatParam>;
 
 export const DEFAULT_PROFILES_PATH = new URL('./subnets.json', import.meta.url).pathname;

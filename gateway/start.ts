@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
-import { type ChatAdapter, createSynapseAdapter } from '../adapters/index.ts';
+import { type ChatAdapter, createEpistulaAdapter, createSynapseAdapter } from '../adapters/index.ts';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { createChainSource, type MetagraphSource } from '../chain/index.ts';
 import { type GatewayConfig, loadProfiles, type SubnetProfile } from '../config/index.ts';
@@ -32,12 +32,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const adapterFor = (profile: SubnetProfile): ChatAdapter => {
     let adapter = adapters.get(profile.netuid);
     if (!adapter) {
-      adapter = createSynapseAdapter({
-        synapse: profile.synapse,
-        hotkey,
-        dendriteIp: config.dendriteIp,
-        dispatcher,
-      });
+      adapter =
+        profile.protocol === 'synapse'
+          ? createSynapseAdapter({
+              synapse: profile.synapse,
+              hotkey,
+              dendriteIp: config.dendriteIp,
+              dispatcher,
+            })
+          : createEpistulaAdapter({ model: profile.openai.model, hotkey, dispatcher });
       adapters.set(profile.netuid, adapter);
     }
     return adapter;
@@ -48,6 +51,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     ownHotkey: hotkey.ss58,
     dialPolicy: { allowLoopback: config.allowLoopbackAxons, allowPrivate: config.allowPrivateAxons },
     maxAttempts: config.maxAttempts,
+    resilience: config.resilience,
     onRefused: (netuid, refused) =>
       logger.warn(
         { netuid, uid: refused.uid, ip: refused.ip, reason: refused.reason },

@@ -30,7 +30,7 @@ export const HEALTHY: MinerBehaviour = {
 };
 
 /** mulberry32: a tiny seeded PRNG, so a staged fault mix replays the same way every run. */
-export function seededRandom(seed: number): () => number {
+function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;
@@ -39,4 +39,35 @@ export function seededRandom(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/** What a request gets under a behaviour: the staged fault, or the answer. */
+export type StagedOutcome = 'hang' | 'error' | 'garbage' | 'answer';
+
+/**
+ * A miner's fault stage, the same for every kind of miner: wait the behaviour's service time, then draw
+ * this request's outcome from the miner's own seeded sequence.
+ */
+export function createFaultStage(seed: number): (behaviour: MinerBehaviour) => Promise<StagedOutcome> {
+  const random = seededRandom(seed);
+  return async (behaviour) => {
+    await sleep(behaviour.latencyMs + (random() * 2 - 1) * behaviour.jitterMs);
+    const roll = random();
+    if (roll < behaviour.hangRate) return 'hang';
+    if (roll < behaviour.hangRate + behaviour.errorRate) return 'error';
+    if (roll < behaviour.hangRate + behaviour.errorRate + behaviour.garbageRate) return 'garbage';
+    return 'answer';
+  };
+}
+
+/** An answer word by word (with its trailing space), paced by the behaviour's chunk delay. */
+export async function* pacedWords(answer: string, behaviour: MinerBehaviour): AsyncGenerator<string> {
+  for (const word of answer.match(/\S+\s*/g) ?? []) {
+    yield word;
+    await sleep(behaviour.chunkDelayMs);
+  }
+}
+
+export function sleep(ms: number): Promise<void> {
+  return ms > 0 ? new Promise((resolve) => setTimeout(resolve, ms)) : Promise.resolve();
 }

@@ -13,7 +13,11 @@ export function lastUserMessage(
     const index = roles.lastIndexOf('user');
     return index < 0 ? undefined : contents[index];
   }
-  const messages = synapse[layout.field];
+  return lastUserContent(synapse[layout.field]);
+}
+
+/** The last user message's text in an OpenAI-style `[{role, content}]` list, as miners receive it. */
+export function lastUserContent(messages: unknown): string | undefined {
   if (!Array.isArray(messages)) return undefined;
   for (let i = messages.length - 1; i >= 0; i--) {
     const message = messages[i] as { role?: unknown; content?: unknown } | null;

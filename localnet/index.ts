@@ -1,4 +1,5 @@
 export { HEALTHY, type MinerBehaviour } from './behaviour.ts';
 export { type ChainNode, startChainNode } from './chain/index.ts';
-export type { Miner } from './miner.ts';
+export { type EpistulaMinerOptions, startEpistulaMiner } from './epistula-miner.ts';
+export type { Miner } from './miner-server.ts';
 export { type Localnet, type LocalnetOptions, startLocalnet } from './network.ts';

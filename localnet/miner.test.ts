@@ -2,13 +2,17 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Hotkey, hotkeyFromSecret, type SynapseCall, signSynapse } from '../bittensor/index.ts';
 import { loadProfiles } from '../config/index.ts';
-import { type Miner, startMiner } from './miner.ts';
+import type { SynapseSubnetProfile } from '../config/profiles.ts';
+import { startMiner } from './miner.ts';
+import type { Miner } from './miner-server.ts';
 
 // The axon's answers to bad requests, as bittensor/core/axon.py gives them: blacklist 403 before
 // verify 401 (middleware order, axon.py 1144-1172), unknown synapse 404, a body that does not match its
 // signed hash 500 (verify_body_integrity, axon.py 717-731).
 describe('a localnet miner', () => {
-  const apex = loadProfiles().find((p) => p.netuid === 1)!;
+  const apex = loadProfiles().find(
+    (p): p is SynapseSubnetProfile => p.protocol === 'synapse' && p.netuid === 1,
+  )!;
   let validator: Hotkey;
   let minerKey: Hotkey;
   let miner: Miner;

@@ -3,7 +3,9 @@ import type { Neuron, Subnet } from '../chain/metagraph.ts';
 import type { SubnetProfile } from '../config/profiles.ts';
 import type { MinerBehaviour } from './behaviour.ts';
 import { type ChainNode, startChainNode } from './chain/index.ts';
-import { type Miner, startMiner } from './miner.ts';
+import { startEpistulaMiner } from './epistula-miner.ts';
+import { type MinerOptions, startMiner } from './miner.ts';
+import type { Miner } from './miner-server.ts';
 
 export interface LocalnetOptions {
   profiles: readonly SubnetProfile[];
@@ -29,8 +31,8 @@ export interface Localnet {
 }
 
 /**
- * Starts one real axon per miner for every profiled subnet, and a chain node that serves their metagraph
- * as Subtensor storage.
+ * Starts one real miner server per miner for every profiled subnet, of the kind its protocol calls for,
+ * and a chain node that serves their metagraph as Subtensor storage.
  */
 export async function startLocalnet(options: LocalnetOptions): Promise<Localnet> {
   const minersPerSubnet = options.minersPerSubnet ?? 4;
@@ -47,12 +49,11 @@ export async function startLocalnet(options: LocalnetOptions): Promise<Localnet>
           hotkeyFromSecret(`//localnet/sn${profile.netuid}/${uid}/${role}`),
         ),
       );
-      const miner = await startMiner({
+      const miner = await startMinerFor(profile, {
         netuid: profile.netuid,
         uid,
         hotkey: hotkey!,
         rogueHotkey: rogueHotkey!,
-        synapse: profile.synapse,
         isAllowedCaller,
         behaviour: options.behaviour?.(profile.netuid, uid),
       });
@@ -83,6 +84,13 @@ export async function startLocalnet(options: LocalnetOptions): Promise<Localnet>
       await Promise.all([...miners.values()].map((miner) => miner.close()));
     },
   };
+}
+
+/** The miner kind the subnet's protocol calls for: an axon serving synapses, or an Epistula OpenAI server. */
+function startMinerFor(profile: SubnetProfile, common: Omit<MinerOptions, 'synapse'>): Promise<Miner> {
+  return profile.protocol === 'synapse'
+    ? startMiner({ ...common, synapse: profile.synapse })
+    : startEpistulaMiner({ ...common, model: profile.openai.model });
 }
 
 // Finney's tempo is 360 blocks; localnet's is short so that score changes reach the gateway within seconds.

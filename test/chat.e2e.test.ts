@@ -15,7 +15,7 @@ describe('chat completions through the gateway, with the official OpenAI client'
   it('lists one model per routable subnet model', async () => {
     const ids = [];
     for await (const model of client.models.list()) ids.push(model.id);
-    expect(ids).toEqual(['sn1/apex-chat', 'sn18/cortex-chat', 'sn4/targon-chat']);
+    expect(ids).toEqual(['sn1/apex-chat', 'sn18/cortex-chat', 'sn4/targon-chat', 'sn61/apex-openai']);
   });
 
   it('answers a non-streaming request with a miner of the subnet', async () => {
