@@ -1,14 +1,19 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
+import type { MetagraphSource } from '../chain/index.ts';
+import type { SubnetProfile } from '../config/index.ts';
 import type { ChatRouter, RoutableModel } from '../router/index.ts';
 import { chatCompletionsHandler } from './chat-route.ts';
 import { httpError, toHttpError } from './errors.ts';
 import { listModelsHandler } from './models-route.ts';
+import { subnetsHandlers } from './subnets-route.ts';
 
 export interface GatewayDeps {
   catalog: ReadonlyMap<string, RoutableModel>;
+  profiles: readonly SubnetProfile[];
   router: ChatRouter;
+  source: MetagraphSource;
   logger: Logger;
   deadlineMs: number;
   maxBodyBytes: number;
@@ -30,7 +35,16 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
     },
   });
 
+  const subnets = subnetsHandlers(deps);
+
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  // Ready once a metagraph is loaded (from the chain or the snapshot on disk): before that nothing routes.
+  app.get('/readyz', (c) => {
+    const snapshot = deps.source.current();
+    return snapshot ? c.json({ status: 'ready', block: snapshot.block }) : c.json({ status: 'loading' }, 503);
+  });
+  app.get('/v1/subnets', subnets.list);
+  app.get('/v1/subnets/:netuid{[0-9]+}', subnets.one);
   app.get('/v1/models', listModelsHandler(deps.catalog));
   app.get('/v1/models/:id{.+}', (c) => {
     const model = deps.catalog.get(c.req.param('id'));

@@ -60,7 +60,9 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   const app = createGatewayApp({
     catalog: buildCatalog(profiles),
+    profiles,
     router,
+    source,
     logger,
     deadlineMs: config.deadlineMs,
     maxBodyBytes: config.maxBodyBytes,
