@@ -50,7 +50,8 @@ function hex(code: number, width: number): string {
 // JS number round-trips as a Python int. Floats use repr's shortest round-trip digits, which JS shares,
 // but Python switches to exponent form below 1e-4 and from 1e16, and writes the exponent with two digits.
 function pythonNumberRepr(value: number): string {
-  if (Number.isInteger(value) && Math.abs(value) < 1e21) return BigInt(value).toString();
+  // String() writes integers below 1e21 in full, with the same digits JSON.stringify sends.
+  if (Number.isInteger(value) && Math.abs(value) < 1e21) return String(value);
   if (!Number.isFinite(value)) return Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf';
   const magnitude = Math.abs(value);
   if (magnitude >= 1e-4 && magnitude < 1e16) return String(value);

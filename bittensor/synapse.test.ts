@@ -26,6 +26,10 @@ describe('python str()', () => {
     expect(pythonStr(['é ✓ 日本', '\u0007', '\u00a0', '\u2028'])).toBe(
       "['é ✓ 日本', '\\x07', '\\xa0', '\\u2028']",
     );
+    // Checked against CPython 3.11: str(json.loads(JSON.stringify(value))).
+    expect(
+      pythonStr([123456789012345680000, -0, 1e15 + 0.5, '\ud800', '\u00ad', '\u{1F600}', '\u3000']),
+    ).toBe("[123456789012345680000, 0, 1000000000000000.5, '\\ud800', '\\xad', '😀', '\\u3000']");
     expect(pythonStr([true, false, null, 3, 0.7, 1e-5, 1.5e16, 1e21])).toBe(
       '[True, False, None, 3, 0.7, 1e-05, 15000000000000000, 1e+21]',
     );
