@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ResilienceSettings } from '../router/index.ts';
+import type { HedgeSettings, ResilienceSettings } from '../router/index.ts';
 import { DEFAULT_PROFILES_PATH } from './profiles.ts';
 
 export const NETWORKS = {
@@ -9,6 +9,9 @@ export const NETWORKS = {
 
 /** The dev-derived hotkey localnet registers as its validator; never valid anywhere else. */
 export const LOCALNET_HOTKEY = '//taogate';
+
+/** The model shipped in the repo (models/README.md says how it was made); absent means blended weights. */
+export const DEFAULT_RERANKER_MODEL_PATH = new URL('../models/reranker.onnx', import.meta.url).pathname;
 
 const booleanText = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -47,6 +50,18 @@ const env = z.object({
   TAOGATE_RETRY_BUDGET_RATIO: z.coerce.number().min(0).max(10).default(0.2),
   TAOGATE_RETRY_BUDGET_FLOOR: z.coerce.number().int().min(0).max(100_000).default(10),
   TAOGATE_RETRY_BUDGET_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(10_000),
+  /** Hedge slow first chunks with a second miner (`off` to never). */
+  TAOGATE_HEDGE: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .transform((v) => v === 'on' || v === 'true' || v === '1')
+    .default(true),
+  /** Hedge once a call's first chunk is later than this quantile of the subnet's recent first chunks. */
+  TAOGATE_HEDGE_QUANTILE: z.coerce.number().min(0.5).max(0.999).default(0.95),
+  TAOGATE_HEDGE_MIN_MS: z.coerce.number().int().min(1).max(600_000).default(50),
+  /** First chunks the subnet must have seen before its quantile is trusted. */
+  TAOGATE_HEDGE_MIN_SAMPLES: z.coerce.number().int().min(1).max(100_000).default(20),
+  /** Most miners one request may ask at once with `x-taogate-fanout` (1 turns fan-out off). */
+  TAOGATE_MAX_FANOUT: z.coerce.number().int().min(1).max(5).default(5),
   /** 64 matches the dispatcher's connections per origin: past it, undici would queue out of sight. */
   TAOGATE_MINER_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(64),
   TAOGATE_SUBNET_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000_000).default(1024),
@@ -54,6 +69,10 @@ const env = z.object({
   TAOGATE_ALLOW_PRIVATE_AXONS: booleanText.default(false),
   /** Dial 127.0.0.0/8 and ::1 axons: a gateway beside its own miners, or localnet read by URL. */
   TAOGATE_ALLOW_LOOPBACK_AXONS: booleanText.optional(),
+  /** ONNX reranker model, polled for changes; `off` disables reranking. */
+  TAOGATE_RERANKER_MODEL: z.string().min(1).default(DEFAULT_RERANKER_MODEL_PATH),
+  /** Append per-attempt reranker traces (JSONL) to this file, for `bin/train-reranker.ts`. */
+  TAOGATE_RERANKER_TRACES: z.string().min(1).optional(),
   TAOGATE_DENDRITE_IP: z.string().min(1).default('0.0.0.0'),
   TAOGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -72,10 +91,18 @@ export interface GatewayConfig {
   deadlineMs: number;
   maxAttempts: number;
   resilience: ResilienceSettings;
+  /** Undefined when hedging is off. */
+  hedge: HedgeSettings | undefined;
+  maxFanout: number;
   maxBodyBytes: number;
   allowLoopbackAxons: boolean;
   allowPrivateAxons: boolean;
   dendriteIp: string;
+  reranker: {
+    /** Undefined when disabled. */
+    modelPath: string | undefined;
+    tracesPath: string | undefined;
+  };
   logLevel: z.infer<typeof env>['TAOGATE_LOG_LEVEL'];
 }
 
@@ -138,10 +165,22 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
           subnetMaxInFlight: v.TAOGATE_SUBNET_MAX_IN_FLIGHT,
         },
       },
+      hedge: v.TAOGATE_HEDGE
+        ? {
+            quantile: v.TAOGATE_HEDGE_QUANTILE,
+            minDelayMs: v.TAOGATE_HEDGE_MIN_MS,
+            minSamples: v.TAOGATE_HEDGE_MIN_SAMPLES,
+          }
+        : undefined,
+      maxFanout: v.TAOGATE_MAX_FANOUT,
       maxBodyBytes: v.TAOGATE_MAX_BODY_BYTES,
       allowLoopbackAxons: v.TAOGATE_ALLOW_LOOPBACK_AXONS ?? localnet,
       allowPrivateAxons: v.TAOGATE_ALLOW_PRIVATE_AXONS,
       dendriteIp: v.TAOGATE_DENDRITE_IP,
+      reranker: {
+        modelPath: v.TAOGATE_RERANKER_MODEL === 'off' ? undefined : v.TAOGATE_RERANKER_MODEL,
+        tracesPath: v.TAOGATE_RERANKER_TRACES,
+      },
       logLevel: v.TAOGATE_LOG_LEVEL,
     },
   };

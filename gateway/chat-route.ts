@@ -1,8 +1,15 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Logger } from 'pino';
-import { type ChatRouter, ModelNotFound, type RoutableModel, type Routed } from '../router/index.ts';
-import { chatCompletionRequest, toChatRequest } from './chat-schema.ts';
+import type { ChatRequest } from '../adapters/index.ts';
+import {
+  type ChatRouter,
+  type FannedOut,
+  ModelNotFound,
+  type RoutableModel,
+  type Routed,
+} from '../router/index.ts';
+import { chatCompletionRequest, fanoutOf, toChatRequest } from './chat-schema.ts';
 import { chatChunk, chatCompletion, completionId, usageOf } from './completion-shape.ts';
 import { httpError, toHttpError } from './errors.ts';
 import { parseJsonBody } from './request-body.ts';
@@ -25,7 +32,10 @@ export function chatCompletionsHandler(deps: ChatRouteDeps) {
       const error = toHttpError(new ModelNotFound(body.model));
       return c.json(error.body, error.status);
     }
+    const fanout = fanoutOf(c.req.header('x-taogate-fanout'), body, deps.router.maxFanout);
+    if (!fanout.ok) return c.json(fanout.error.body, fanout.error.status);
     const request = toChatRequest(body);
+    if (fanout.fanout > 1) return answerBestOf(c, deps, model, request, fanout.fanout);
     const started = performance.now();
     let routed: Routed;
     try {
@@ -34,13 +44,12 @@ export function chatCompletionsHandler(deps: ChatRouteDeps) {
         deadlineMs: deps.deadlineMs,
       });
     } catch (error) {
-      const mapped = toHttpError(error);
-      if (mapped.status >= 500) deps.logger.warn({ err: error, model: model.id }, 'chat request failed');
-      return c.json(mapped.body, mapped.status, mapped.headers);
+      return routingFailed(c, deps, model, error);
     }
-    c.header('x-taogate-miner', `sn${routed.miner.netuid}/uid${routed.miner.uid}`);
+    c.header('x-taogate-miner', minerName(routed.miner));
     c.header('x-taogate-attempts', String(routed.attempts));
-    const promptText = request.messages.map((m) => m.content).join('\n');
+    if (routed.hedged) c.header('x-taogate-hedged', '1');
+    const promptText = promptTextOf(request);
     const id = completionId();
     const firstByteMs = performance.now() - started;
 
@@ -96,4 +105,49 @@ export function chatCompletionsHandler(deps: ChatRouteDeps) {
       await sse.writeSSE({ data: '[DONE]' });
     });
   };
+}
+
+/**
+ * Fan-out: the best of several miners' complete answers. Headers name the winner (`x-taogate-miner`), every
+ * miner asked (`x-taogate-fanout-miners`) and how each fared (`x-taogate-fanout-verdicts`, same order).
+ */
+async function answerBestOf(
+  c: Context,
+  deps: ChatRouteDeps,
+  model: RoutableModel,
+  request: ChatRequest,
+  fanout: number,
+): Promise<Response> {
+  const started = performance.now();
+  let best: FannedOut;
+  try {
+    best = await deps.router.fanOut(model.profile, request, {
+      signal: c.req.raw.signal,
+      deadlineMs: deps.deadlineMs,
+      fanout,
+    });
+  } catch (error) {
+    return routingFailed(c, deps, model, error);
+  }
+  c.header('x-taogate-miner', minerName(best.winner));
+  c.header('x-taogate-fanout-miners', best.queried.map(({ miner }) => minerName(miner)).join(','));
+  c.header('x-taogate-fanout-verdicts', best.queried.map(({ verdict }) => verdict).join(','));
+  c.header('server-timing', `upstream;dur=${(performance.now() - started).toFixed(1)}`);
+  const usage = usageOf(promptTextOf(request), best.text);
+  return c.json(chatCompletion(completionId(), model.id, best.text, usage));
+}
+
+/** No miner answered: the error's HTTP form, logged when it is the gateway's or the subnet's fault. */
+function routingFailed(c: Context, deps: ChatRouteDeps, model: RoutableModel, error: unknown): Response {
+  const mapped = toHttpError(error);
+  if (mapped.status >= 500) deps.logger.warn({ err: error, model: model.id }, 'chat request failed');
+  return c.json(mapped.body, mapped.status, mapped.headers);
+}
+
+function minerName(miner: { netuid: number; uid: number }): string {
+  return `sn${miner.netuid}/uid${miner.uid}`;
+}
+
+function promptTextOf(request: ChatRequest): string {
+  return request.messages.map((m) => m.content).join('\n');
 }

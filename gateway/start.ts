@@ -4,7 +4,7 @@ import { type ChatAdapter, createEpistulaAdapter, createSynapseAdapter } from '.
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { createChainSource, type MetagraphSource } from '../chain/index.ts';
 import { type GatewayConfig, loadProfiles, type SubnetProfile } from '../config/index.ts';
-import { buildCatalog, createChatRouter } from '../router/index.ts';
+import { buildCatalog, createChatRouter, createMinerRanking } from '../router/index.ts';
 import { createGatewayApp } from './app.ts';
 import { listen } from './server.ts';
 
@@ -45,13 +45,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     }
     return adapter;
   };
+  const ranking = createMinerRanking(config.reranker, logger.child({ module: 'reranker' }));
   const router = createChatRouter({
     source,
     adapterFor,
     ownHotkey: hotkey.ss58,
     dialPolicy: { allowLoopback: config.allowLoopbackAxons, allowPrivate: config.allowPrivateAxons },
     maxAttempts: config.maxAttempts,
-    resilience: config.resilience,
+    resilience: { ...config.resilience, ranking },
+    hedge: config.hedge,
+    maxFanout: config.maxFanout,
     onRefused: (netuid, refused) =>
       logger.warn(
         { netuid, uid: refused.uid, ip: refused.ip, reason: refused.reason },
@@ -74,7 +77,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     source,
     async close() {
       await server.close();
-      await Promise.all([source.close(), dispatcher.close()]);
+      await Promise.all([source.close(), dispatcher.close(), ranking.close()]);
     },
   };
 }

@@ -4,6 +4,8 @@ import { checkDialable, type DialPolicy } from '../chain/index.ts';
 
 export interface Candidate extends MinerTarget {
   incentive: number;
+  /** Stake in TAO: a reranker feature. */
+  stake: number;
 }
 
 export interface CandidateSet {
@@ -34,6 +36,7 @@ export function candidatesOf(subnet: Subnet, ownHotkey: string, policy: DialPoli
       ip: axon.ip,
       port: axon.port,
       incentive: neuron.incentive,
+      stake: neuron.stake,
     });
   }
   return { candidates, refused };

@@ -8,8 +8,11 @@ export {
   NoHealthyMiner,
   UpstreamExhausted,
 } from './errors.ts';
+export type { FannedOut, FanOutVerdict } from './fan-out.ts';
+export type { HedgeSettings } from './hedge.ts';
 export type { InFlightSettings } from './in-flight.ts';
 export type { MinerReport } from './miner-health.ts';
+export { createMinerRanking, type MinerRanking, type MinerRankingSettings } from './reranker/index.ts';
 export type { RetryBudgetSettings } from './retry-budget.ts';
 export { type ChatRouter, createChatRouter, type Routed, type RouteOptions } from './route-chat.ts';
 export type { ResilienceSettings } from './settings.ts';

@@ -3,8 +3,9 @@ import type { Candidate } from './candidates.ts';
 import { type BreakerPermit, CircuitBreaker, type CircuitState } from './circuit-breaker.ts';
 import type { Clock } from './clock.ts';
 import { InFlightLimits } from './in-flight.ts';
-import { MinerStats } from './miner-stats.ts';
-import { routingWeights } from './routing-weight.ts';
+import { MinerStats, type ObservedQuality } from './miner-stats.ts';
+import { FEATURE_COUNT, type MinerFacts, type RequestFacts, writeFeatures } from './reranker/index.ts';
+import { medianLatency, routingWeights, type WeightInput } from './routing-weight.ts';
 import { selectMiner } from './select.ts';
 import type { ResilienceSettings } from './settings.ts';
 
@@ -50,13 +51,27 @@ export interface MinerReport {
 interface MinerRecord {
   stats: MinerStats;
   breaker: CircuitBreaker;
+  /** Kept here, updated per answer, because a reranker feature needs it per request and it sorts. */
+  latencyP95Ms: number | undefined;
+  lastFailureAt: number | undefined;
 }
+
+/**
+ * choose() does not see the request (route-chat owns it), so request features are constant for now; in a
+ * linear model they shift every candidate's logit alike and so never change the ranking.
+ */
+const NO_REQUEST_FACTS: RequestFacts = { promptChars: 0, stream: false };
 
 /** Per miner (netuid, hotkey): observed stats, circuit breaker and open calls; and choosing among miners. */
 export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
   // Keyed by hotkey rather than uid: a uid re-registered to a new hotkey is a new miner with a clean record.
   const records = new Map<number, Map<string, MinerRecord>>();
   const limits = new InFlightLimits(settings.inFlight);
+  const ranking = settings.ranking;
+  /** Bumped when a call to a subnet's miners starts or gets its verdict: reranker scores are redone then. */
+  const versions = new Map<number, number>();
+  /** Each subnet's median latency as of the last choice, for the feature row an attempt is recorded with. */
+  const medianLatencies = new Map<number, number | undefined>();
 
   function peek(miner: Candidate): MinerRecord | undefined {
     return records.get(miner.netuid)?.get(miner.hotkey);
@@ -73,16 +88,80 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
       record = {
         stats: new MinerStats(settings.statsHalfLifeMs, clock()),
         breaker: new CircuitBreaker(settings.breaker),
+        latencyP95Ms: undefined,
+        lastFailureAt: undefined,
       };
       subnet.set(miner.hotkey, record);
     }
     return record;
   }
 
+  /**
+   * Blended weights (routing-weight.ts), times the reranker's probability of a good answer when it has
+   * scores for this pool. A product rather than ordering by score: the blended weight carries the chain's
+   * incentive and the exploration share, which one gateway's model should correct, not replace; and
+   * weighted-random choice keeps load spread, where ordering would send every request to the top miner
+   * until it is full. A miner the model gives 0.05 where healthy ones get 0.95 keeps a nineteenth of its
+   * weight relative to them; a model that fails or is absent leaves the blended weights as they were.
+   */
   function weightsOf(pool: readonly Candidate[], now: number): number[] {
-    return routingWeights(
-      pool.map((miner) => ({ incentive: miner.incentive, observed: peek(miner)?.stats.quality(now) })),
+    const inputs: WeightInput[] = pool.map((miner) => ({
+      incentive: miner.incentive,
+      observed: peek(miner)?.stats.quality(now),
+    }));
+    const netuid = pool[0]?.netuid;
+    if (netuid === undefined || !(ranking?.reranker || ranking?.traces)) return routingWeights(inputs);
+    const median = medianLatency(inputs);
+    const weights = routingWeights(inputs, median);
+    medianLatencies.set(netuid, median);
+    const scores = ranking.reranker?.scores(pool, versions.get(netuid) ?? 0, () =>
+      featuresOf(pool, inputs, now, median),
     );
+    if (scores && scores.length === pool.length) {
+      for (let i = 0; i < pool.length; i++) weights[i]! *= scores[i]!;
+    }
+    return weights;
+  }
+
+  /** `inputs` are the blended weights' inputs for the same pool and instant: their stats are reused. */
+  function featuresOf(
+    pool: readonly Candidate[],
+    inputs: readonly WeightInput[],
+    now: number,
+    median: number | undefined,
+  ): Float32Array {
+    const rows = new Float32Array(pool.length * FEATURE_COUNT);
+    const subnet = { medianLatencyMs: median };
+    for (let row = 0; row < pool.length; row++) {
+      writeFeatures(rows, row, factsOf(pool[row]!, now, inputs[row]!.observed), subnet, NO_REQUEST_FACTS);
+    }
+    return rows;
+  }
+
+  function factsOf(miner: Candidate, now: number, observed: ObservedQuality | undefined): MinerFacts {
+    const record = peek(miner);
+    return {
+      incentive: miner.incentive,
+      stake: miner.stake,
+      observed,
+      latencyP95Ms: record?.latencyP95Ms,
+      msSinceLastFailure: record?.lastFailureAt === undefined ? undefined : now - record.lastFailureAt,
+      inFlight: limits.inFlight(miner.netuid, miner.hotkey),
+    };
+  }
+
+  function changed(netuid: number): void {
+    versions.set(netuid, (versions.get(netuid) ?? 0) + 1);
+  }
+
+  /** The miner's features as it is dispatched, to be recorded with the attempt's outcome. */
+  function traceRowOf(miner: Candidate): Float32Array | undefined {
+    if (!ranking?.traces) return undefined;
+    const row = new Float32Array(FEATURE_COUNT);
+    const subnet = { medianLatencyMs: medianLatencies.get(miner.netuid) };
+    const now = clock();
+    writeFeatures(row, 0, factsOf(miner, now, peek(miner)?.stats.quality(now)), subnet, NO_REQUEST_FACTS);
+    return row;
   }
 
   function choose(
@@ -121,17 +200,25 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
   /** Starts a call to a miner `choose` returned: takes its slot and, if its circuit is half-open, the probe. */
   function dispatch(miner: Candidate): Attempt {
     const record = recordOf(miner);
+    const traceRow = traceRowOf(miner);
     const permit: BreakerPermit = record.breaker.admit(clock());
     const release = limits.acquire(miner.netuid, miner.hotkey);
+    changed(miner.netuid);
     return {
       succeeded(firstChunkMs) {
         record.stats.recordSuccess(firstChunkMs, clock());
+        record.latencyP95Ms = record.stats.latencyP95Ms();
         record.breaker.onSuccess(permit);
+        changed(miner.netuid);
+        if (traceRow) ranking?.traces?.record(traceRow, 0, 1);
       },
       failed(error) {
         const now = clock();
         record.stats.recordFailure(error.code, now);
+        record.lastFailureAt = now;
         record.breaker.onFailure(permit, now);
+        changed(miner.netuid);
+        if (traceRow) ranking?.traces?.record(traceRow, 0, 0);
       },
       abandoned() {
         record.breaker.onAbandon(permit);
@@ -162,7 +249,7 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
         failures: observed?.failures ?? 0,
         timeouts: observed?.timeouts ?? 0,
         latencyEwmaMs: observed?.latencyEwmaMs,
-        latencyP95Ms: record?.stats.latencyP95Ms(),
+        latencyP95Ms: record?.latencyP95Ms,
       };
     });
   }

@@ -1,48 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { type ChatAdapter, UpstreamError } from '../adapters/index.ts';
-import type { MetagraphSnapshot, MetagraphSource, Neuron } from '../chain/index.ts';
-import type { SubnetProfile } from '../config/index.ts';
 import { MinersAtCapacity, NoHealthyMiner, UpstreamExhausted } from './errors.ts';
+import { NETUID, profile, RESILIENCE, request, sourceOf, textOf } from './fake-subnet.ts';
 import { createChatRouter } from './route-chat.ts';
 import type { ResilienceSettings } from './settings.ts';
 
-const NETUID = 1;
-// The router reads only the netuid of a profile and hands the profile to `adapterFor`.
-const profile = { netuid: NETUID } as SubnetProfile;
-const request = { messages: [{ role: 'user' as const, content: 'hi' }] };
-
 type Script = 'answer' | 'fail' | 'hang';
-
-function neuron(uid: number, incentive: number): Neuron {
-  return {
-    uid,
-    hotkey: `hotkey-${uid}`,
-    coldkey: `coldkey-${uid}`,
-    stake: 0,
-    incentive,
-    trust: 0,
-    consensus: 0,
-    dividends: 0,
-    validatorPermit: false,
-    lastUpdate: 0,
-    axon: { ip: '127.0.0.1', ipType: 4, port: 9000 + uid, protocol: 4, version: 1, block: 1 },
-  };
-}
-
-function sourceOf(incentives: number[]): MetagraphSource {
-  const neurons = incentives.map((incentive, i) => neuron(i + 1, incentive));
-  const snapshot: MetagraphSnapshot = {
-    block: 1,
-    readAt: 0,
-    subnets: [{ netuid: NETUID, tempo: 360, neuronCount: neurons.length, neurons }],
-  };
-  return {
-    current: () => snapshot,
-    ready: async () => snapshot,
-    onUpdate: () => () => {},
-    close: async () => {},
-  };
-}
 
 /** Miners that answer, fail or hang as `scripts` says, on a clock the test steps. */
 function fixture(options: {
@@ -71,13 +34,7 @@ function fixture(options: {
       })();
     },
   };
-  const resilience: ResilienceSettings = {
-    statsHalfLifeMs: 60_000,
-    breaker: { failureThreshold: 3, cooldownMs: 1000, maxCooldownMs: 8000 },
-    retryBudget: { ratio: 0.2, floor: 10, windowMs: 10_000 },
-    inFlight: { minerMaxInFlight: 16, subnetMaxInFlight: 64 },
-    ...options.resilience,
-  };
+  const resilience: ResilienceSettings = { ...RESILIENCE, ...options.resilience };
   const router = createChatRouter({
     source: sourceOf(options.incentives ?? Object.keys(options.scripts).map(() => 0.5)),
     adapterFor: () => adapter,
@@ -92,12 +49,6 @@ function fixture(options: {
   const ask = (signal = new AbortController().signal) =>
     router.route(profile, request, { signal, deadlineMs: 30_000 });
   return { router, ask, calls, clock, scripts: options.scripts };
-}
-
-async function textOf(text: AsyncIterable<string>): Promise<string> {
-  let all = '';
-  for await (const chunk of text) all += chunk;
-  return all;
 }
 
 const callsTo = (calls: number[], uid: number) => calls.filter((called) => called === uid).length;

@@ -1,9 +1,12 @@
-import { type ChatAdapter, type ChatRequest, UpstreamError } from '../adapters/index.ts';
+import type { ChatAdapter, ChatRequest, UpstreamError } from '../adapters/index.ts';
 import type { DialPolicy, MetagraphSnapshot, MetagraphSource } from '../chain/index.ts';
 import type { SubnetProfile } from '../config/profiles.ts';
+import { type RunningAttempt, startAttempt } from './attempt.ts';
 import { type Candidate, candidatesOf } from './candidates.ts';
 import { type Clock, monotonicClock } from './clock.ts';
 import { DeadlineExceeded, MinersAtCapacity, NoHealthyMiner, UpstreamExhausted } from './errors.ts';
+import { askMany, type FannedOut } from './fan-out.ts';
+import { firstSettledOrHedge, HedgeDelay, type HedgeSettings, hedgeWait } from './hedge.ts';
 import { type Choice, createMinerHealth, type MinerReport } from './miner-health.ts';
 import { RetryBudget } from './retry-budget.ts';
 import type { ResilienceSettings } from './settings.ts';
@@ -17,6 +20,8 @@ export interface RouteOptions {
 export interface Routed {
   miner: Candidate;
   attempts: number;
+  /** A second miner was asked because the first was slow to start answering. */
+  hedged: boolean;
   /** The answer's text: the first chunk has already arrived, so it will not fail over anymore. */
   text: AsyncIterable<string>;
 }
@@ -29,6 +34,10 @@ export interface ChatRouterOptions {
   /** Miners tried per request before giving up (the first try plus retries on other miners). */
   maxAttempts: number;
   resilience: ResilienceSettings;
+  /** Hedging of slow first chunks; off when undefined. */
+  hedge?: HedgeSettings;
+  /** Most miners one request may ask at once (`fanOut`); 1 turns fan-out off. */
+  maxFanout?: number;
   clock?: Clock;
   random?: () => number;
   onRefused?: (netuid: number, refused: { uid: number; ip: string; reason: string }) => void;
@@ -43,12 +52,15 @@ const AT_CAPACITY_RETRY_AFTER_S = 1;
 /**
  * Sends a chat request to one miner of the subnet, weighted by incentive and by what the gateway observed
  * of each miner, skipping miners whose circuit is open or that are full; when a miner fails before its
- * first chunk, retries on another one, within the request's deadline and the subnet's retry budget.
+ * first chunk, retries on another one, within the request's deadline and the subnet's retry budget. When
+ * the first chunk is later than the subnet's usual tail, asks a second miner too (a hedge) and keeps
+ * whichever answers first, cancelling the other.
  */
 export function createChatRouter(options: ChatRouterOptions) {
   const clock = options.clock ?? monotonicClock;
   const health = createMinerHealth(options.resilience, clock);
   const budgets = new Map<number, RetryBudget>();
+  const hedgeDelays = new Map<number, HedgeDelay>();
   // Candidates change only with the metagraph: worked out once per snapshot, not per request.
   const candidatesBySnapshot = new WeakMap<MetagraphSnapshot, Map<number, readonly Candidate[]>>();
   const refusedSeen = new Set<string>();
@@ -100,6 +112,16 @@ export function createChatRouter(options: ChatRouterOptions) {
     }
   }
 
+  function hedgeDelayOf(netuid: number): HedgeDelay | undefined {
+    if (!options.hedge) return undefined;
+    let delay = hedgeDelays.get(netuid);
+    if (!delay) {
+      delay = new HedgeDelay(options.hedge);
+      hedgeDelays.set(netuid, delay);
+    }
+    return delay;
+  }
+
   async function route(
     profile: SubnetProfile,
     request: ChatRequest,
@@ -109,49 +131,99 @@ export function createChatRouter(options: ChatRouterOptions) {
     const pool = candidates(netuid);
     const adapter = options.adapterFor(profile);
     const budget = budgetOf(netuid);
+    const hedgeDelay = hedgeDelayOf(netuid);
     budget.recordRequest();
     const started = clock();
     const tried = new Set<number>();
+    const running = new Set<RunningAttempt>();
+    let hedged = false;
+    /** Set once the hedge timer fired, whether or not a hedge could go: one hedge decision per request. */
+    let hedgeDecided = hedgeDelay === undefined;
     let lastError: UpstreamError | undefined;
-    while (tried.size < options.maxAttempts) {
-      const remaining = routeOptions.deadlineMs - (clock() - started);
-      if (remaining <= 0) throw new DeadlineExceeded(routeOptions.deadlineMs);
+
+    /** Starts a call to the next miner, or says why none can go. */
+    function launch(): Launch {
       const choice = health.choose(netuid, pool, tried, options.random);
-      if (choice.kind !== 'chosen') {
-        // A retry that finds no miner ends with the failure that made it one.
-        if (lastError) break;
-        throw refusal(netuid, choice);
-      }
-      if (tried.size > 0 && !budget.tryRetry()) break;
+      if (choice.kind !== 'chosen') return choice;
+      // Hedges and failovers alike are extra load on the subnet: both come out of its retry budget.
+      // For a retry, an empty budget is as final as no miner left.
+      if (tried.size > 0 && !budget.tryRetry()) return { kind: 'none-left' };
       const miner = choice.miner;
       tried.add(miner.uid);
-      const attempt = health.dispatch(miner);
-      const release = releaseOnAbort(attempt.release, routeOptions.signal);
-      const callStarted = clock();
-      try {
-        const text = await adapter.chat(miner, request, {
-          signal: routeOptions.signal,
-          timeoutMs: remaining,
-        });
-        const streamed = await withFirstChunk(text, release);
-        attempt.succeeded(clock() - callStarted);
-        return { miner, attempts: tried.size, text: streamed };
-      } catch (error) {
-        release();
-        if (routeOptions.signal.aborted) {
-          attempt.abandoned();
-          throw error;
+      const attempt = startAttempt({
+        adapter,
+        miner,
+        slot: health.dispatch(miner),
+        request,
+        signal: routeOptions.signal,
+        timeoutMs: routeOptions.deadlineMs - (clock() - started),
+        clock,
+      });
+      running.add(attempt);
+      return { kind: 'launched' };
+    }
+
+    const first = launch();
+    if (first.kind !== 'launched') throw refusal(netuid, first);
+    let answered = false;
+    try {
+      while (running.size > 0) {
+        const hedgeInMs = hedgeDecided || running.size !== 1 ? undefined : hedgeWait(hedgeDelay, running);
+        const next = await firstSettledOrHedge(running, hedgeInMs);
+        if (next === 'hedge') {
+          hedgeDecided = true;
+          if (tried.size < options.maxAttempts && launch().kind === 'launched') hedged = true;
+          continue;
         }
-        lastError =
-          error instanceof UpstreamError ? error : new UpstreamError('upstream_unreachable', String(error));
-        attempt.failed(lastError);
+        running.delete(next.attempt);
+        const outcome = next.outcome;
+        if (outcome.kind === 'answered') {
+          answered = true;
+          hedgeDelay?.record(outcome.firstChunkMs);
+          return { miner: outcome.miner, attempts: tried.size, hedged, text: outcome.text };
+        }
+        if (outcome.kind === 'cancelled') throw outcome.error;
+        lastError = outcome.error;
+        // While a hedge is still running, it is the failover.
+        if (running.size > 0 || tried.size >= options.maxAttempts) continue;
+        if (routeOptions.deadlineMs - (clock() - started) <= 0) break;
+        // A retry that finds no miner (or no budget) ends with the failure that made it one.
+        launch();
+      }
+    } finally {
+      for (const attempt of running) {
+        // A loser's wait so far is a floor of its first chunk time: left out, the tail would look only as
+        // slow as the winners, and the hedge delay would shrink with every hedge.
+        if (answered) hedgeDelay?.record(attempt.elapsedMs());
+        attempt.cancel();
       }
     }
     if (!lastError) throw new NoHealthyMiner(netuid, 'no miner left to try');
-    if (lastError.code === 'upstream_timeout' && clock() - started >= routeOptions.deadlineMs) {
-      throw new DeadlineExceeded(routeOptions.deadlineMs);
-    }
+    if (clock() - started >= routeOptions.deadlineMs) throw new DeadlineExceeded(routeOptions.deadlineMs);
     throw new UpstreamExhausted(netuid, tried.size, lastError);
+  }
+
+  /**
+   * Queries `fanout` distinct miners at once and returns the best answer (see rankAnswers). Costs the
+   * subnet `fanout` calls by the client's explicit choice, so it is bounded by `maxFanout` and the in-flight
+   * limits rather than by the retry budget.
+   */
+  function fanOut(
+    profile: SubnetProfile,
+    request: ChatRequest,
+    fanOutOptions: RouteOptions & { fanout: number },
+  ): Promise<FannedOut> {
+    return askMany({
+      netuid: profile.netuid,
+      pool: candidates(profile.netuid),
+      adapter: options.adapterFor(profile),
+      health,
+      clock,
+      random: options.random,
+      refuse: (choice) => refusal(profile.netuid, choice),
+      request,
+      ...fanOutOptions,
+    });
   }
 
   /** What the gateway observed of each candidate miner of a subnet; empty while it has none. Read-only. */
@@ -164,48 +236,10 @@ export function createChatRouter(options: ChatRouterOptions) {
     }
   }
 
-  return { route, candidates, stats };
+  return { route, fanOut, maxFanout: options.maxFanout ?? 1, candidates, stats };
 }
 
 export type ChatRouter = ReturnType<typeof createChatRouter>;
 
-/**
- * The in-flight slot is held until the answer is streamed; a client that leaves before reading it must
- * free the slot too, or a subnet would fill up with calls nobody is waiting for.
- */
-function releaseOnAbort(release: () => void, signal: AbortSignal): () => void {
-  const releaseOnce = () => {
-    signal.removeEventListener('abort', releaseOnce);
-    release();
-  };
-  signal.addEventListener('abort', releaseOnce, { once: true });
-  return releaseOnce;
-}
-
-/**
- * Waits for the first chunk, so that a miner failing before it can still be replaced by another; `onEnd`
- * runs once the answer is read to its end or the reader stops.
- */
-async function withFirstChunk(
-  text: AsyncIterable<string>,
-  onEnd: () => void,
-): Promise<AsyncIterable<string>> {
-  const iterator = text[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  return {
-    async *[Symbol.asyncIterator]() {
-      try {
-        if (first.done) return;
-        yield first.value;
-        for (let next = await iterator.next(); !next.done; next = await iterator.next()) yield next.value;
-      } finally {
-        try {
-          // A consumer that stops early (client gone) must release the upstream connection.
-          await iterator.return?.();
-        } finally {
-          onEnd();
-        }
-      }
-    },
-  };
-}
+/** Whether a call went out, or why none could. */
+type Launch = { kind: 'launched' } | Exclude<Choice, { kind: 'chosen' }>;

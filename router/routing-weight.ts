@@ -45,13 +45,16 @@ const LATENCY_TOLERANCE = 1.25;
  *   prior), so a lone sample, or a stale one, moves it little.
  *
  * Every weight is positive; the router zeroes those of miners it must skip (tried, circuit open, full).
+ * `median` may be passed by a caller that needs it too, so the latencies are sorted once per choice.
  */
-export function routingWeights(inputs: readonly WeightInput[]): number[] {
+export function routingWeights(
+  inputs: readonly WeightInput[],
+  median: number | undefined = medianLatency(inputs),
+): number[] {
   let incentiveTotal = 0;
   for (const input of inputs) incentiveTotal += Math.max(0, input.incentive);
   // With no incentive anywhere (a new subnet), exploration is all there is: uniform weights.
   const exploration = incentiveTotal > 0 ? (EXPLORATION_SHARE * incentiveTotal) / inputs.length : 1;
-  const median = medianLatency(inputs);
   return inputs.map(
     ({ incentive, observed }) =>
       (Math.max(0, incentive) + exploration) * reliabilityOf(observed) * speedOf(observed, median),
@@ -72,7 +75,8 @@ function speedOf(observed: ObservedQuality | undefined, median: number | undefin
   return 1 - confidence * (1 - measured);
 }
 
-function medianLatency(inputs: readonly WeightInput[]): number | undefined {
+/** Median moving-average latency of the miners observed so far; undefined if none was. */
+export function medianLatency(inputs: readonly WeightInput[]): number | undefined {
   const latencies: number[] = [];
   for (const input of inputs) {
     const latency = input.observed?.latencyEwmaMs;

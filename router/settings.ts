@@ -1,5 +1,6 @@
 import type { BreakerSettings } from './circuit-breaker.ts';
 import type { InFlightSettings } from './in-flight.ts';
+import type { MinerRanking } from './reranker/index.ts';
 import type { RetryBudgetSettings } from './retry-budget.ts';
 
 /** How the router protects requests from bad miners, and miners from retry storms. */
@@ -9,4 +10,9 @@ export interface ResilienceSettings {
   breaker: BreakerSettings;
   retryBudget: RetryBudgetSettings;
   inFlight: InFlightSettings;
+  /**
+   * The ONNX reranker and trace recorder. Carried here because miner selection is built from these
+   * settings; live objects rather than settings, so config leaves it unset and start-up adds it.
+   */
+  ranking?: MinerRanking;
 }

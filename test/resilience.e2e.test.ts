@@ -26,6 +26,8 @@ describe('routing around bad miners', () => {
         TAOGATE_BREAKER_COOLDOWN_MS: '600000',
         TAOGATE_BREAKER_MAX_COOLDOWN_MS: '600000',
         TAOGATE_MINER_MAX_IN_FLIGHT: '1',
+        // The reranker would steer away from the failing miner before its circuit opens; this isolates the breaker.
+        TAOGATE_RERANKER_MODEL: 'off',
       },
       localnet: { minersPerSubnet: 2, behaviour: staged },
     });

@@ -1,0 +1,85 @@
+import type { AttemptOutcome, RunningAttempt } from './attempt.ts';
+import { LatencyWindow } from './latency-window.ts';
+
+export interface HedgeSettings {
+  /** Quantile of the subnet's recent times to first chunk after which a second miner is asked (0.95). */
+  quantile: number;
+  /** Never hedge sooner than this: below it, a second call costs a miner more than it can save. */
+  minDelayMs: number;
+  /** Samples the subnet needs before its quantile is trusted; until then, no hedging. */
+  minSamples: number;
+}
+
+/**
+ * How many answers may arrive between two re-sorts of the window: the delay follows the subnet within a
+ * few answers, and routing reads a cached number instead of sorting on every request.
+ */
+const RECOMPUTE_EVERY = 8;
+
+/** Samples kept per subnet: enough for a stable p95 (≈ 13 samples above it), bounded memory. */
+const WINDOW_SIZE = 256;
+
+/**
+ * When to hedge a call on one subnet: once its first chunk is later than most first chunks of the subnet's
+ * miners lately (Dean & Barroso, "The Tail at Scale"). Subnet-wide rather than per miner, because the
+ * question is "is this call unusually slow for this kind of work", and a slow miner's own p95 would excuse
+ * exactly the calls hedging is for.
+ */
+export class HedgeDelay {
+  readonly #settings: HedgeSettings;
+  readonly #firstChunks = new LatencyWindow(WINDOW_SIZE);
+  #samples = 0;
+  #sinceRecompute = 0;
+  #delayMs: number | undefined;
+
+  constructor(settings: HedgeSettings) {
+    this.#settings = settings;
+  }
+
+  /** A call's first chunk arrived `firstChunkMs` after it was made. */
+  record(firstChunkMs: number): void {
+    this.#firstChunks.add(firstChunkMs);
+    this.#samples++;
+    if (++this.#sinceRecompute < RECOMPUTE_EVERY && this.#delayMs !== undefined) return;
+    if (this.#samples < this.#settings.minSamples) return;
+    this.#sinceRecompute = 0;
+    const quantile = this.#firstChunks.quantile(this.#settings.quantile) ?? 0;
+    this.#delayMs = Math.max(this.#settings.minDelayMs, quantile);
+  }
+
+  /** How long a call may go without a first chunk before a hedge is sent; undefined while unknown. */
+  get delayMs(): number | undefined {
+    return this.#delayMs;
+  }
+}
+
+/** How long the sole running call may still go without a first chunk before it is hedged. */
+export function hedgeWait(
+  delay: HedgeDelay | undefined,
+  running: ReadonlySet<RunningAttempt>,
+): number | undefined {
+  const delayMs = delay?.delayMs;
+  if (delayMs === undefined) return undefined;
+  const [sole] = running;
+  return Math.max(0, delayMs - sole!.elapsedMs());
+}
+
+type RaceEvent = { attempt: RunningAttempt; outcome: AttemptOutcome } | 'hedge';
+
+/** The first of: a running call settles, or (if `hedgeInMs` is set) the time to hedge comes. */
+export async function firstSettledOrHedge(
+  running: ReadonlySet<RunningAttempt>,
+  hedgeInMs: number | undefined,
+): Promise<RaceEvent> {
+  const settled = [...running].map((attempt) => attempt.outcome.then((outcome) => ({ attempt, outcome })));
+  if (hedgeInMs === undefined) return Promise.race(settled);
+  let timer: NodeJS.Timeout | undefined;
+  const hedge = new Promise<'hedge'>((resolve) => {
+    timer = setTimeout(() => resolve('hedge'), hedgeInMs);
+  });
+  try {
+    return await Promise.race([...settled, hedge]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
