@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { HedgeSettings, ResilienceSettings } from '../router/index.ts';
+import { readHotkeyFile } from './hotkey-file.ts';
 import { DEFAULT_PROFILES_PATH } from './profiles.ts';
 
 export const NETWORKS = {
@@ -28,6 +29,8 @@ const env = z.object({
     .default('localnet'),
   /** The gateway's hotkey: a mnemonic, a 0x seed, or either with a derivation path. */
   TAOGATE_HOTKEY: z.string().min(1).optional(),
+  /** A bittensor wallet hotkey file, or a file holding the mnemonic or seed; instead of TAOGATE_HOTKEY. */
+  TAOGATE_HOTKEY_FILE: z.string().min(1).optional(),
   TAOGATE_PROFILES: z.string().min(1).default(DEFAULT_PROFILES_PATH),
   TAOGATE_SNAPSHOT_DIR: z.string().min(1).default('.taogate'),
   /** Re-read the metagraph this often; by default each subnet once per tempo. */
@@ -119,10 +122,24 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
   }
   const v = parsed.data;
   const localnet = v.TAOGATE_NETWORK === 'localnet';
-  if (!localnet && !v.TAOGATE_HOTKEY) {
+  if (v.TAOGATE_HOTKEY && v.TAOGATE_HOTKEY_FILE) {
     return {
       ok: false,
-      errors: ['TAOGATE_HOTKEY: required outside localnet (a registered, staked validator hotkey)'],
+      errors: ['TAOGATE_HOTKEY_FILE: set either TAOGATE_HOTKEY or TAOGATE_HOTKEY_FILE, not both'],
+    };
+  }
+  let hotkeySecret = v.TAOGATE_HOTKEY;
+  if (v.TAOGATE_HOTKEY_FILE) {
+    const read = readHotkeyFile(v.TAOGATE_HOTKEY_FILE);
+    if (!read.ok) return { ok: false, errors: [`TAOGATE_HOTKEY_FILE: ${read.error}`] };
+    hotkeySecret = read.secret;
+  }
+  if (!localnet && !hotkeySecret) {
+    return {
+      ok: false,
+      errors: [
+        'TAOGATE_HOTKEY: required outside localnet (a registered, staked validator hotkey), or TAOGATE_HOTKEY_FILE',
+      ],
     };
   }
   if (v.TAOGATE_BREAKER_MAX_COOLDOWN_MS < v.TAOGATE_BREAKER_COOLDOWN_MS) {
@@ -142,7 +159,7 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
       port: v.TAOGATE_PORT,
       network: v.TAOGATE_NETWORK,
       chainUrl,
-      hotkeySecret: v.TAOGATE_HOTKEY ?? LOCALNET_HOTKEY,
+      hotkeySecret: hotkeySecret ?? LOCALNET_HOTKEY,
       profilesPath: v.TAOGATE_PROFILES,
       snapshotPath: localnet ? undefined : `${v.TAOGATE_SNAPSHOT_DIR}/metagraph-${snapshotName}.json`,
       chainRefreshMs: v.TAOGATE_CHAIN_REFRESH_MS,
