@@ -6,7 +6,7 @@
  * Run: `node load-tests/reranker-traces.ts <traces.jsonl> [requests] [stages]`.
  */
 import { rm } from 'node:fs/promises';
-import type { MinerBehaviour } from '../localnet/index.ts';
+import { type MinerBehaviour, seededRandom } from '../localnet/index.ts';
 import { startStack } from '../test/harness.ts';
 
 const MINERS = 20;
@@ -89,16 +89,4 @@ async function sendUntilDone(): Promise<void> {
     await response.arrayBuffer();
     if (response.ok) good++;
   }
-}
-
-/** mulberry32, as localnet's fault stage uses, so a recording replays the same fault deals. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }

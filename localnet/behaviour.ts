@@ -30,7 +30,7 @@ export const HEALTHY: MinerBehaviour = {
 };
 
 /** mulberry32: a tiny seeded PRNG, so a staged fault mix replays the same way every run. */
-function seededRandom(seed: number): () => number {
+export function seededRandom(seed: number): () => number {
   let state = seed >>> 0;
   return () => {
     state = (state + 0x6d2b79f5) >>> 0;

@@ -1,4 +1,4 @@
-export { HEALTHY, type MinerBehaviour } from './behaviour.ts';
+export { HEALTHY, type MinerBehaviour, seededRandom } from './behaviour.ts';
 export { type ChainNode, startChainNode } from './chain/index.ts';
 export { type EpistulaMinerOptions, startEpistulaMiner } from './epistula-miner.ts';
 export type { Miner } from './miner-server.ts';

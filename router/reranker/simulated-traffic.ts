@@ -1,4 +1,6 @@
 import { UpstreamError, type UpstreamErrorCode } from '../../adapters/index.ts';
+// The simulation deals faults with localnet's own seeded generator, so both replay alike.
+import { seededRandom } from '../../localnet/behaviour.ts';
 import type { Candidate } from '../candidates.ts';
 import { createMinerHealth } from '../miner-health.ts';
 import type { ResilienceSettings } from '../settings.ts';
@@ -112,18 +114,6 @@ const SIMULATED_RESILIENCE: ResilienceSettings = {
   retryBudget: { ratio: 0.2, floor: 10, windowMs: 10_000 },
   inFlight: { minerMaxInFlight: 64, subnetMaxInFlight: 1024 },
 };
-
-/** mulberry32, as localnet's fault stage uses: tiny, seeded, and the same on every platform. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Box–Muller: one standard normal draw. */
 function gaussian(random: () => number): number {
