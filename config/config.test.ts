@@ -67,4 +67,12 @@ describe('configuration', () => {
     writeFileSync(path, JSON.stringify({ subnets: [subnet] }));
     expect(() => loadProfiles(path)).toThrow(new RegExp(`${path}.*subnet 7.*timeoutSeconds`));
   });
+
+  it('refuses a fallback to a model no profile serves', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'taogate-profiles-'));
+    const path = join(dir, 'subnets.json');
+    const [apex] = loadProfiles().filter((p) => p.netuid === 1);
+    writeFileSync(path, JSON.stringify({ subnets: [{ ...apex, fallback: ['sn9/nowhere'] }] }));
+    expect(() => loadProfiles(path)).toThrow(/subnet 1, field fallback: no model 'sn9\/nowhere'/);
+  });
 });

@@ -53,6 +53,8 @@ const env = z.object({
   TAOGATE_RETRY_BUDGET_RATIO: z.coerce.number().min(0).max(10).default(0.2),
   TAOGATE_RETRY_BUDGET_FLOOR: z.coerce.number().int().min(0).max(100_000).default(10),
   TAOGATE_RETRY_BUDGET_WINDOW_MS: z.coerce.number().int().min(1000).max(3_600_000).default(10_000),
+  /** What miner selection weighs by; `incentive` and `uniform` are baselines for benchmarks. */
+  TAOGATE_ROUTING_WEIGHTS: z.enum(['blended', 'incentive', 'uniform']).default('blended'),
   /** Hedge slow first chunks with a second miner (`off` to never). */
   TAOGATE_HEDGE: z
     .enum(['on', 'off', 'true', 'false', '1', '0'])
@@ -181,6 +183,7 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
           minerMaxInFlight: v.TAOGATE_MINER_MAX_IN_FLIGHT,
           subnetMaxInFlight: v.TAOGATE_SUBNET_MAX_IN_FLIGHT,
         },
+        weighting: v.TAOGATE_ROUTING_WEIGHTS,
       },
       hedge: v.TAOGATE_HEDGE
         ? {

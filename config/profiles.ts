@@ -30,6 +30,11 @@ const subnetBasics = {
   /** Model names served by this subnet; exposed as `sn{netuid}/{model}`. */
   models: z.array(z.string().regex(/^[\w.-]+$/)).min(1),
   timeoutSeconds: z.number().positive().max(600),
+  /** Models (`sn{netuid}/{model}`) to try, in order, when this subnet has no miner able to answer. */
+  fallback: z
+    .array(z.string().regex(/^sn\d+\/[\w.-]+$/, 'a model id like sn18/cortex-chat'))
+    .max(4)
+    .default([]),
 };
 
 /** Miners that are bittensor axons, spoken to with synapses by a dendrite. */
@@ -80,6 +85,18 @@ export function loadProfiles(path: string = DEFAULT_PROFILES_PATH): SubnetProfil
   for (const profile of parsed.data.subnets) {
     if (netuids.has(profile.netuid)) throw new Error(`${path}: netuid ${profile.netuid} is declared twice`);
     netuids.add(profile.netuid);
+  }
+  const models = new Set(
+    parsed.data.subnets.flatMap((p) => p.models.map((model) => `sn${p.netuid}/${model}`)),
+  );
+  for (const profile of parsed.data.subnets) {
+    for (const model of profile.fallback) {
+      if (!models.has(model))
+        throw new Error(`${path}: subnet ${profile.netuid}, field fallback: no model '${model}'`);
+      if (model.startsWith(`sn${profile.netuid}/`)) {
+        throw new Error(`${path}: subnet ${profile.netuid}, field fallback: '${model}' is the same subnet`);
+      }
+    }
   }
   return parsed.data.subnets;
 }

@@ -7,7 +7,8 @@ import {
   type FannedOut,
   ModelNotFound,
   type RoutableModel,
-  type Routed,
+  type RoutedWithFallback,
+  routeWithFallback,
 } from '../router/index.ts';
 import { chatCompletionRequest, fanoutOf, toChatRequest } from './chat-schema.ts';
 import { chatChunk, chatCompletion, completionId, usageOf } from './completion-shape.ts';
@@ -37,15 +38,17 @@ export function chatCompletionsHandler(deps: ChatRouteDeps) {
     const request = toChatRequest(body);
     if (fanout.fanout > 1) return answerBestOf(c, deps, model, request, fanout.fanout);
     const started = performance.now();
-    let routed: Routed;
+    let routed: RoutedWithFallback;
     try {
-      routed = await deps.router.route(model.profile, request, {
+      routed = await routeWithFallback(deps.router, deps.catalog, model, request, {
         signal: c.req.raw.signal,
         deadlineMs: deps.deadlineMs,
       });
     } catch (error) {
       return routingFailed(c, deps, model, error);
     }
+    const servedModel = routed.servedBy.id;
+    if (routed.servedBy !== model) c.header('x-taogate-fallback', servedModel);
     c.header('x-taogate-miner', minerName(routed.miner));
     c.header('x-taogate-attempts', String(routed.attempts));
     if (routed.hedged) c.header('x-taogate-hedged', '1');
@@ -67,7 +70,7 @@ export function chatCompletionsHandler(deps: ChatRouteDeps) {
         return c.json(failed.body, failed.status);
       }
       c.header('server-timing', `upstream;dur=${(performance.now() - started).toFixed(1)}`);
-      return c.json(chatCompletion(id, model.id, content, usageOf(promptText, content)));
+      return c.json(chatCompletion(id, servedModel, content, usageOf(promptText, content)));
     }
 
     c.header('server-timing', `ttfb;dur=${firstByteMs.toFixed(1)}`);
@@ -76,12 +79,12 @@ export function chatCompletionsHandler(deps: ChatRouteDeps) {
       const created = Math.floor(Date.now() / 1000);
       const send = (data: unknown) => sse.writeSSE({ data: JSON.stringify(data) });
       let content = '';
-      await send(chatChunk(id, model.id, created, { role: 'assistant', content: '' }));
+      await send(chatChunk(id, servedModel, created, { role: 'assistant', content: '' }));
       try {
         for await (const chunk of routed.text) {
           if (sse.aborted) return;
           content += chunk;
-          await send(chatChunk(id, model.id, created, { content: chunk }));
+          await send(chatChunk(id, servedModel, created, { content: chunk }));
         }
       } catch (error) {
         // Headers are gone: OpenAI reports a mid-stream failure as an error event.
@@ -95,10 +98,10 @@ export function chatCompletionsHandler(deps: ChatRouteDeps) {
         );
         return;
       }
-      await send(chatChunk(id, model.id, created, {}, 'stop'));
+      await send(chatChunk(id, servedModel, created, {}, 'stop'));
       if (includeUsage)
         await send({
-          ...chatChunk(id, model.id, created, {}),
+          ...chatChunk(id, servedModel, created, {}),
           choices: [],
           usage: usageOf(promptText, content),
         });
