@@ -4,9 +4,12 @@ import type { Logger } from 'pino';
 import type { MetagraphSource } from '../chain/index.ts';
 import type { SubnetProfile } from '../config/index.ts';
 import type { ChatRouter, RoutableModel } from '../router/index.ts';
-import { chatCompletionsHandler } from './chat-route.ts';
+import { chatCompletionRequest, toChatRequest } from './chat-schema.ts';
+import { completionRequest, completionToChatRequest } from './completion-schema.ts';
 import { httpError, toHttpError } from './errors.ts';
+import { generationHandler } from './generation-route.ts';
 import { listModelsHandler } from './models-route.ts';
+import { chatCompletionShape, textCompletionShape } from './response-shapes.ts';
 import { subnetsHandlers } from './subnets-route.ts';
 
 export interface GatewayDeps {
@@ -65,7 +68,20 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
       owned_by: `bittensor-sn${model.profile.netuid}`,
     });
   });
-  app.post('/v1/chat/completions', limitBody, chatCompletionsHandler(deps));
+  app.post(
+    '/v1/chat/completions',
+    limitBody,
+    generationHandler(deps, { schema: chatCompletionRequest, toChatRequest, shape: chatCompletionShape }),
+  );
+  app.post(
+    '/v1/completions',
+    limitBody,
+    generationHandler(deps, {
+      schema: completionRequest,
+      toChatRequest: completionToChatRequest,
+      shape: textCompletionShape,
+    }),
+  );
 
   app.notFound((c) => {
     const error = httpError(

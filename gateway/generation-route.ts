@@ -1,0 +1,112 @@
+import type { Context } from 'hono';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { ChatRequest } from '../adapters/index.ts';
+import {
+  type ChatRouter,
+  type FannedOut,
+  ModelNotFound,
+  type RoutableModel,
+  type RoutedWithFallback,
+  routeWithFallback,
+} from '../router/index.ts';
+import { toHttpError } from './errors.ts';
+import { fanoutOf, type generationFields } from './generation-schema.ts';
+import { parseJsonBody } from './request-body.ts';
+import { type ResponseShape, usageOf } from './response-shapes.ts';
+import { writeAnswer } from './write-answer.ts';
+
+export interface GenerationRouteDeps {
+  catalog: ReadonlyMap<string, RoutableModel>;
+  router: ChatRouter;
+  deadlineMs: number;
+  logger: Logger;
+}
+
+type GenerationBody = z.infer<z.ZodObject<typeof generationFields>>;
+
+/** One OpenAI text-generation endpoint: its request schema, how that becomes a chat, and its response shape. */
+export interface GenerationEndpoint<Body extends GenerationBody> {
+  schema: z.ZodType<Body>;
+  toChatRequest(body: Body): ChatRequest;
+  shape: ResponseShape;
+}
+
+/**
+ * Validates, routes (with fallback, or best-of-k fan-out) and answers a text-generation request. Headers
+ * name the miner that answered (`x-taogate-miner`), attempts, hedging and any fallback model.
+ */
+export function generationHandler<Body extends GenerationBody>(
+  deps: GenerationRouteDeps,
+  endpoint: GenerationEndpoint<Body>,
+) {
+  return async (c: Context) => {
+    const parsed = await parseJsonBody(c, endpoint.schema);
+    if (!parsed.ok) return c.json(parsed.error.body, parsed.error.status);
+    const body = parsed.value;
+    const model = deps.catalog.get(body.model);
+    if (!model) {
+      const error = toHttpError(new ModelNotFound(body.model));
+      return c.json(error.body, error.status);
+    }
+    const fanout = fanoutOf(c.req.header('x-taogate-fanout'), body, deps.router.maxFanout);
+    if (!fanout.ok) return c.json(fanout.error.body, fanout.error.status);
+    const request = endpoint.toChatRequest(body);
+    const routeOptions = { signal: c.req.raw.signal, deadlineMs: deps.deadlineMs };
+    const started = performance.now();
+
+    if (fanout.fanout > 1) {
+      let best: FannedOut;
+      try {
+        best = await deps.router.fanOut(model.profile, request, { ...routeOptions, fanout: fanout.fanout });
+      } catch (error) {
+        return routingFailed(c, deps, model, error);
+      }
+      c.header('x-taogate-miner', minerName(best.winner));
+      c.header('x-taogate-fanout-miners', best.queried.map(({ miner }) => minerName(miner)).join(','));
+      c.header('x-taogate-fanout-verdicts', best.queried.map(({ verdict }) => verdict).join(','));
+      c.header('server-timing', `upstream;dur=${(performance.now() - started).toFixed(1)}`);
+      const usage = usageOf(promptTextOf(request), best.text);
+      return c.json(endpoint.shape.complete(endpoint.shape.newId(), model.id, best.text, usage));
+    }
+
+    let routed: RoutedWithFallback;
+    try {
+      routed = await routeWithFallback(deps.router, deps.catalog, model, request, routeOptions);
+    } catch (error) {
+      return routingFailed(c, deps, model, error);
+    }
+    if (routed.servedBy !== model) c.header('x-taogate-fallback', routed.servedBy.id);
+    c.header('x-taogate-miner', minerName(routed.miner));
+    c.header('x-taogate-attempts', String(routed.attempts));
+    if (routed.hedged) c.header('x-taogate-hedged', '1');
+    return writeAnswer(c, routed.text, {
+      shape: endpoint.shape,
+      model: routed.servedBy.id,
+      promptText: promptTextOf(request),
+      stream: body.stream === true,
+      includeUsage: body.stream_options?.include_usage === true,
+      started,
+    });
+  };
+}
+
+/** No miner answered: the error's HTTP form, logged when it is the gateway's or the subnet's fault. */
+function routingFailed(
+  c: Context,
+  deps: GenerationRouteDeps,
+  model: RoutableModel,
+  error: unknown,
+): Response {
+  const mapped = toHttpError(error);
+  if (mapped.status >= 500) deps.logger.warn({ err: error, model: model.id }, 'generation request failed');
+  return c.json(mapped.body, mapped.status, mapped.headers);
+}
+
+function minerName(miner: { netuid: number; uid: number }): string {
+  return `sn${miner.netuid}/uid${miner.uid}`;
+}
+
+function promptTextOf(request: ChatRequest): string {
+  return request.messages.map((m) => m.content).join('\n');
+}

@@ -1,0 +1,65 @@
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import { httpError } from './errors.ts';
+import { type ResponseShape, usageOf } from './response-shapes.ts';
+
+export interface AnswerOptions {
+  shape: ResponseShape;
+  /** The model that answered, named in the body. */
+  model: string;
+  promptText: string;
+  stream: boolean;
+  includeUsage: boolean;
+  /** When routing began, for Server-Timing. */
+  started: number;
+}
+
+/** Writes a routed answer as OpenAI JSON, or as SSE chunks ending in `[DONE]`. */
+export async function writeAnswer(
+  c: Context,
+  text: AsyncIterable<string>,
+  options: AnswerOptions,
+): Promise<Response> {
+  const { shape, model, promptText } = options;
+  const id = shape.newId();
+  if (!options.stream) {
+    let content = '';
+    try {
+      for await (const chunk of text) content += chunk;
+    } catch (error) {
+      const failed = httpError(
+        502,
+        `The miner failed mid-answer: ${(error as Error).message}`,
+        'upstream_error',
+        'upstream_failed',
+      );
+      return c.json(failed.body, failed.status);
+    }
+    c.header('server-timing', `upstream;dur=${(performance.now() - options.started).toFixed(1)}`);
+    return c.json(shape.complete(id, model, content, usageOf(promptText, content)));
+  }
+
+  c.header('server-timing', `ttfb;dur=${(performance.now() - options.started).toFixed(1)}`);
+  return streamSSE(c, async (sse) => {
+    const created = Math.floor(Date.now() / 1000);
+    const send = (data: unknown) => sse.writeSSE({ data: JSON.stringify(data) });
+    let content = '';
+    const opening = shape.opening(id, model, created);
+    if (opening !== undefined) await send(opening);
+    try {
+      for await (const chunk of text) {
+        if (sse.aborted) return;
+        content += chunk;
+        await send(shape.delta(id, model, created, chunk));
+      }
+    } catch (error) {
+      // Headers are gone: OpenAI reports a mid-stream failure as an error event.
+      const message = `The miner failed mid-stream: ${(error as Error).message}`;
+      await send(httpError(502, message, 'upstream_error', 'upstream_failed').body);
+      return;
+    }
+    await send(shape.closing(id, model, created));
+    if (options.includeUsage) await send(shape.usage(id, model, created, usageOf(promptText, content)));
+    await sse.writeSSE({ data: '[DONE]' });
+  });
+}
