@@ -1,9 +1,11 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
+import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
 import type { MetagraphSource } from '../chain/index.ts';
 import type { SubnetProfile } from '../config/index.ts';
 import type { ChatRouter, RoutableModel } from '../router/index.ts';
+import type { GatewayMetrics } from '../telemetry/index.ts';
 import { chatCompletionRequest, toChatRequest } from './chat-schema.ts';
 import { completionRequest, completionToChatRequest } from './completion-schema.ts';
 import { httpError, toHttpError } from './errors.ts';
@@ -18,6 +20,7 @@ export interface GatewayDeps {
   router: ChatRouter;
   source: MetagraphSource;
   logger: Logger;
+  metrics: GatewayMetrics;
   deadlineMs: number;
   maxBodyBytes: number;
 }
@@ -40,6 +43,21 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
 
   const subnets = subnetsHandlers(deps);
 
+  // Every API answer is counted and timed per route, status and the subnet that answered (its miner header).
+  app.use('/v1/*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    const miner = c.res.headers.get('x-taogate-miner');
+    deps.metrics.observeRequest({
+      route: routePath(c, -1),
+      status: c.res.status,
+      netuid: miner ? Number(miner.slice(2, miner.indexOf('/'))) : undefined,
+      seconds: (performance.now() - started) / 1000,
+    });
+  });
+  app.get('/metrics', async (c) =>
+    c.body(await deps.metrics.render(), 200, { 'content-type': deps.metrics.contentType }),
+  );
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   // Ready once a metagraph is loaded (from the chain or the snapshot on disk): before that nothing routes.
   app.get('/readyz', (c) => {

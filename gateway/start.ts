@@ -5,6 +5,7 @@ import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { createChainSource, type MetagraphSource } from '../chain/index.ts';
 import { type GatewayConfig, loadProfiles, type SubnetProfile } from '../config/index.ts';
 import { buildCatalog, createChatRouter, createMinerRanking } from '../router/index.ts';
+import { createGatewayMetrics } from '../telemetry/index.ts';
 import { createGatewayApp } from './app.ts';
 import { listen } from './server.ts';
 
@@ -67,6 +68,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     router,
     source,
     logger,
+    metrics: createGatewayMetrics(),
     deadlineMs: config.deadlineMs,
     maxBodyBytes: config.maxBodyBytes,
   });

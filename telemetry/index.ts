@@ -1,0 +1,1 @@
+export { createGatewayMetrics, type GatewayMetrics, type RequestObservation } from './metrics.ts';
