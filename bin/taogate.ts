@@ -77,7 +77,7 @@ async function runLocalnet(config: GatewayConfig, withGateway: boolean): Promise
     if (!withGateway) return void process.stdout.write(`localnet chain node: ${localnet.chain.url}\n`);
   }
   const gateway = await startGateway(config, logger);
-  closers.push(() => gateway.close());
+  closers.push(() => gateway.close(config.drainMs));
   await gateway.source.ready();
   const model = `sn${profiles[0]!.netuid}/${profiles[0]!.models[0]}`;
   process.stdout.write(banner(gateway.url, model));

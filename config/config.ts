@@ -36,6 +36,8 @@ const env = z.object({
   /** Re-read the metagraph this often; by default each subnet once per tempo. */
   TAOGATE_CHAIN_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
   TAOGATE_DEADLINE_MS: z.coerce.number().int().min(100).max(600_000).default(30_000),
+  /** On SIGTERM/SIGINT, how long requests and streams in flight may take to finish before they are cut. */
+  TAOGATE_DRAIN_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   TAOGATE_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(10).default(2),
   TAOGATE_MAX_BODY_BYTES: z.coerce
     .number()
@@ -94,6 +96,7 @@ export interface GatewayConfig {
   snapshotPath: string | undefined;
   chainRefreshMs: number | undefined;
   deadlineMs: number;
+  drainMs: number;
   maxAttempts: number;
   resilience: ResilienceSettings;
   /** Undefined when hedging is off. */
@@ -166,6 +169,7 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
       snapshotPath: localnet ? undefined : `${v.TAOGATE_SNAPSHOT_DIR}/metagraph-${snapshotName}.json`,
       chainRefreshMs: v.TAOGATE_CHAIN_REFRESH_MS,
       deadlineMs: v.TAOGATE_DEADLINE_MS,
+      drainMs: v.TAOGATE_DRAIN_MS,
       maxAttempts: v.TAOGATE_MAX_ATTEMPTS,
       resilience: {
         statsHalfLifeMs: v.TAOGATE_STATS_HALF_LIFE_MS,

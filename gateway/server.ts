@@ -5,7 +5,11 @@ import type { Hono } from 'hono';
 
 export interface RunningServer {
   url: string;
-  close(): Promise<void>;
+  /**
+   * Stops accepting connections, lets requests and streams in flight finish for up to `drainMs`, then cuts
+   * whatever is left.
+   */
+  close(drainMs?: number): Promise<void>;
 }
 
 /** Serves a Hono app on node:http; resolves once it listens. */
@@ -17,10 +21,16 @@ export async function listen(app: Hono, port: number, hostname: string): Promise
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        if ('closeAllConnections' in server) server.closeAllConnections();
-      }),
+    async close(drainMs = 0) {
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      if (!('closeAllConnections' in server)) return closed;
+      // Kept-alive connections hold close() open once their request is answered: sweep them as they go idle.
+      const sweep = setInterval(() => server.closeIdleConnections(), 25);
+      const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
+      server.closeIdleConnections();
+      await closed;
+      clearInterval(sweep);
+      clearTimeout(deadline);
+    },
   };
 }

@@ -13,7 +13,8 @@ export interface Gateway {
   url: string;
   hotkey: string;
   source: MetagraphSource;
-  close(): Promise<void>;
+  /** Drains requests and streams in flight for up to `drainMs` (default: none), then closes everything. */
+  close(drainMs?: number): Promise<void>;
 }
 
 /** Wires config → chain reader → adapters → router → HTTP, and starts listening. */
@@ -77,8 +78,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     url: server.url,
     hotkey: hotkey.ss58,
     source,
-    async close() {
-      await server.close();
+    async close(drainMs = 0) {
+      await server.close(drainMs);
       await Promise.all([source.close(), dispatcher.close(), ranking.close()]);
     },
   };
