@@ -5,7 +5,7 @@ import type { Clock } from './clock.ts';
 import { InFlightLimits } from './in-flight.ts';
 import { MinerStats, type ObservedQuality } from './miner-stats.ts';
 import { FEATURE_COUNT, type MinerFacts, type RequestFacts, writeFeatures } from './reranker/index.ts';
-import { medianLatency, routingWeights, type WeightInput } from './routing-weight.ts';
+import { medianLatency, selectionWeights, type WeightInput } from './routing-weight.ts';
 import { selectMiner } from './select.ts';
 import type { ResilienceSettings } from './settings.ts';
 
@@ -68,6 +68,7 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
   const records = new Map<number, Map<string, MinerRecord>>();
   const limits = new InFlightLimits(settings.inFlight);
   const ranking = settings.ranking;
+  const weighting = settings.weighting ?? 'blended';
   /** Bumped when a call to a subnet's miners starts or gets its verdict: reranker scores are redone then. */
   const versions = new Map<number, number>();
   /** Each subnet's median latency as of the last choice, for the feature row an attempt is recorded with. */
@@ -97,12 +98,13 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
   }
 
   /**
-   * Blended weights (routing-weight.ts), times the reranker's probability of a good answer when it has
-   * scores for this pool. A product rather than ordering by score: the blended weight carries the chain's
-   * incentive and the exploration share, which one gateway's model should correct, not replace; and
-   * weighted-random choice keeps load spread, where ordering would send every request to the top miner
-   * until it is full. A miner the model gives 0.05 where healthy ones get 0.95 keeps a nineteenth of its
-   * weight relative to them; a model that fails or is absent leaves the blended weights as they were.
+   * Blended weights (routing-weight.ts; or the baseline `settings.weighting` names), times the reranker's
+   * probability of a good answer when it has scores for this pool. A product rather than ordering by
+   * score: the blended weight carries the chain's incentive and the exploration share, which one gateway's
+   * model should correct, not replace; and weighted-random choice keeps load spread, where ordering would
+   * send every request to the top miner until it is full. A miner the model gives 0.05 where healthy ones
+   * get 0.95 keeps a nineteenth of its weight relative to them; a model that fails or is absent leaves the
+   * blended weights as they were.
    */
   function weightsOf(pool: readonly Candidate[], now: number): number[] {
     const inputs: WeightInput[] = pool.map((miner) => ({
@@ -110,9 +112,10 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
       observed: peek(miner)?.stats.quality(now),
     }));
     const netuid = pool[0]?.netuid;
-    if (netuid === undefined || !(ranking?.reranker || ranking?.traces)) return routingWeights(inputs);
+    if (netuid === undefined || !(ranking?.reranker || ranking?.traces))
+      return selectionWeights(weighting, inputs);
     const median = medianLatency(inputs);
-    const weights = routingWeights(inputs, median);
+    const weights = selectionWeights(weighting, inputs, median);
     medianLatencies.set(netuid, median);
     const scores = ranking.reranker?.scores(pool, versions.get(netuid) ?? 0, () =>
       featuresOf(pool, inputs, now, median),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { ObservedQuality } from './miner-stats.ts';
-import { EXPLORATION_SHARE, routingWeights, type WeightInput } from './routing-weight.ts';
+import { EXPLORATION_SHARE, routingWeights, selectionWeights, type WeightInput } from './routing-weight.ts';
 import { selectMiner } from './select.ts';
 
 function observed(partial: Partial<ObservedQuality>): ObservedQuality {
@@ -89,6 +89,27 @@ describe('routing weights', () => {
     ]);
     expect(weights[0]).toBeGreaterThan(0);
     expect(weights[0]).toBe(weights[1]);
+  });
+});
+
+describe('selection weights', () => {
+  const mixed: WeightInput[] = [
+    { incentive: 0.6, observed: proven(100) },
+    { incentive: 0.3, observed: observed({ failures: 50 }) },
+    { incentive: 0.1, observed: proven(1000) },
+  ];
+
+  it('are the blended routing weights by default', () => {
+    expect(selectionWeights('blended', mixed)).toEqual(routingWeights(mixed));
+  });
+
+  it('follow incentive alone, ignoring what was observed, when weighted by incentive', () => {
+    const exploration = EXPLORATION_SHARE / 3;
+    expect(selectionWeights('incentive', mixed)).toEqual([0.6, 0.3, 0.1].map((i) => i + exploration));
+  });
+
+  it('weigh every miner alike when uniform', () => {
+    expect(selectionWeights('uniform', mixed)).toEqual([1, 1, 1]);
   });
 });
 

@@ -51,14 +51,44 @@ export function routingWeights(
   inputs: readonly WeightInput[],
   median: number | undefined = medianLatency(inputs),
 ): number[] {
-  let incentiveTotal = 0;
-  for (const input of inputs) incentiveTotal += Math.max(0, input.incentive);
-  // With no incentive anywhere (a new subnet), exploration is all there is: uniform weights.
-  const exploration = incentiveTotal > 0 ? (EXPLORATION_SHARE * incentiveTotal) / inputs.length : 1;
+  const exploration = explorationOf(inputs);
   return inputs.map(
     ({ incentive, observed }) =>
       (Math.max(0, incentive) + exploration) * reliabilityOf(observed) * speedOf(observed, median),
   );
+}
+
+/**
+ * What miner selection weighs by (`TAOGATE_ROUTING_WEIGHTS`): `blended` is routingWeights; `incentive` keeps
+ * only its chain term (incentive + exploration); `uniform` weighs every miner alike. The last two ignore
+ * what the gateway observed, as baselines to measure blending against (load-tests/routing-strategies.ts);
+ * circuit breakers, in-flight limits and the reranker still apply on top of any of them.
+ */
+export type RoutingWeighting = 'blended' | 'incentive' | 'uniform';
+
+export function selectionWeights(
+  weighting: RoutingWeighting,
+  inputs: readonly WeightInput[],
+  median?: number,
+): number[] {
+  switch (weighting) {
+    case 'blended':
+      return routingWeights(inputs, median ?? medianLatency(inputs));
+    case 'incentive': {
+      const exploration = explorationOf(inputs);
+      return inputs.map(({ incentive }) => Math.max(0, incentive) + exploration);
+    }
+    case 'uniform':
+      return inputs.map(() => 1);
+  }
+}
+
+/** The exploration term, the same for every miner of the subnet (see routingWeights). */
+function explorationOf(inputs: readonly WeightInput[]): number {
+  let incentiveTotal = 0;
+  for (const input of inputs) incentiveTotal += Math.max(0, input.incentive);
+  // With no incentive anywhere (a new subnet), exploration is all there is: uniform weights.
+  return incentiveTotal > 0 ? (EXPLORATION_SHARE * incentiveTotal) / inputs.length : 1;
 }
 
 function reliabilityOf(observed: ObservedQuality | undefined): number {
