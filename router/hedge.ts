@@ -16,12 +16,19 @@ export interface HedgeSettings {
  */
 const RECOMPUTE_EVERY = 8;
 
+/**
+ * A call this many times slower than the subnet's median answer is worth a second try whatever the quantile
+ * says: when a few slow miners still take ~5% of calls, the p95 lands among *their* times and a hedge at it
+ * comes too late to help (load-tests/routing-strategies.ts measured p99 ≈ 4× healthy that way).
+ */
+const MEDIAN_MULTIPLE = 2;
+
 /** Samples kept per subnet: enough for a stable p95 (≈ 13 samples above it), bounded memory. */
 const WINDOW_SIZE = 256;
 
 /**
  * When to hedge a call on one subnet: once its first chunk is later than most first chunks of the subnet's
- * miners lately (Dean & Barroso, "The Tail at Scale"). Subnet-wide rather than per miner, because the
+ * miners lately (Dean & Barroso, "The Tail at Scale"), or than a few times the typical one. Subnet-wide rather than per miner, because the
  * question is "is this call unusually slow for this kind of work", and a slow miner's own p95 would excuse
  * exactly the calls hedging is for.
  */
@@ -44,7 +51,8 @@ export class HedgeDelay {
     if (this.#samples < this.#settings.minSamples) return;
     this.#sinceRecompute = 0;
     const quantile = this.#firstChunks.quantile(this.#settings.quantile) ?? 0;
-    this.#delayMs = Math.max(this.#settings.minDelayMs, quantile);
+    const median = this.#firstChunks.quantile(0.5) ?? 0;
+    this.#delayMs = Math.max(this.#settings.minDelayMs, Math.min(quantile, MEDIAN_MULTIPLE * median));
   }
 
   /** How long a call may go without a first chunk before a hedge is sent; undefined while unknown. */

@@ -22,6 +22,13 @@ const PRIOR_SUCCESSES = 1.8;
 const PRIOR_FAILURES = 0.2;
 
 /** Latency up to this multiple of the subnet's median costs nothing: jitter between similar miners is noise. */
+
+/**
+ * How many answers a latency verdict is worth before any is seen. Smaller than the success prior: a slow
+ * miner is rarely called once penalised, so its evidence grows slowly, and a verdict that needs many
+ * samples would keep sending it traffic just to confirm it is slow.
+ */
+const LATENCY_DOUBT = 0.5;
 const LATENCY_TOLERANCE = 1.25;
 
 /**
@@ -38,11 +45,15 @@ const LATENCY_TOLERANCE = 1.25;
  *   the posterior mean success rate over decayed counts. A never-tried miner gets the prior (0.9): not 0,
  *   which would never try it, nor above a proven miner, which would chase every newcomer. As counts decay,
  *   an old verdict fades back to the prior, so a miner that recovered earns its traffic back.
- * - speed = min(1, LATENCY_TOLERANCE × median / latency), with latency the miner's moving average time to
- *   first chunk and median that of the subnet's observed miners: twice as slow as typical, half the traffic.
+ * - speed = min(1, LATENCY_TOLERANCE × median / latency)², with latency the miner's moving average time to
+ *   first chunk and median that of the subnet's observed miners: twice as slow as typical, a quarter of the
+ *   traffic. Squared because a slow miner costs the tail twice, through its share and its slowness: a k×
+ *   slower miner then adds share × slowness ∝ 1/k to the latency tail and its rare calls stay behind the
+ *   hedge delay, where a linear penalty left a 10× slower miner an eighth of its traffic and the subnet's
+ *   p95 inside the slow range (load-tests/routing-strategies.ts).
  *   Faster miners get no bonus, since the chain already rewards them and a bonus would let one gateway's
  *   latency view override the chain. It is blended with a neutral 1 by confidence successes / (successes +
- *   prior), so a lone sample, or a stale one, moves it little.
+ *   LATENCY_DOUBT), so a lone sample counts for two thirds, and a stale one fades.
  *
  * Every weight is positive; the router zeroes those of miners it must skip (tried, circuit open, full).
  * `median` may be passed by a caller that needs it too, so the latencies are sorted once per choice.
@@ -100,8 +111,8 @@ function reliabilityOf(observed: ObservedQuality | undefined): number {
 function speedOf(observed: ObservedQuality | undefined, median: number | undefined): number {
   const latency = observed?.latencyEwmaMs;
   if (latency === undefined || median === undefined || latency <= 0) return 1;
-  const measured = Math.min(1, (LATENCY_TOLERANCE * median) / latency);
-  const confidence = observed!.successes / (observed!.successes + PRIOR_SUCCESSES + PRIOR_FAILURES);
+  const measured = Math.min(1, (LATENCY_TOLERANCE * median) / latency) ** 2;
+  const confidence = observed!.successes / (observed!.successes + LATENCY_DOUBT);
   return 1 - confidence * (1 - measured);
 }
 
