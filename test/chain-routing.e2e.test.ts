@@ -1,13 +1,13 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI from 'openai';
+import type OpenAI from 'openai';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MetagraphSource, Neuron, Subnet } from '../chain/index.ts';
 import { LOCALNET_HOTKEY, loadConfig } from '../config/index.ts';
 import { type Gateway, startGateway } from '../gateway/index.ts';
-import { type Stack, startStack } from './harness.ts';
+import { openAIClient, type Stack, startStack } from './harness.ts';
 
 const NETUID = 1;
 const MODEL = 'sn1/apex-chat';
@@ -70,32 +70,30 @@ function gatewaySees(source: MetagraphSource, incentives: Record<number, number>
 
 describe('routing follows the chain', () => {
   let stack: Stack;
-  let client: OpenAI;
 
   beforeAll(async () => {
     stack = await startStack({
       localnet: { minersPerSubnet: 3 },
       env: { TAOGATE_CHAIN_REFRESH_MS: '200' },
     });
-    client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
   });
   afterAll(() => stack?.close());
 
   it('sends traffic to the miner a later block gives the incentive to', async () => {
     await setIncentives(stack, { 1: 1, 2: 0, 3: 0 });
-    expect(servedBy(await ask(client), 1)).toBeGreaterThanOrEqual(MAJORITY);
+    expect(servedBy(await ask(stack.client), 1)).toBeGreaterThanOrEqual(MAJORITY);
 
     await setIncentives(stack, { 1: 0, 2: 1 });
-    expect(servedBy(await ask(client), 2)).toBeGreaterThanOrEqual(MAJORITY);
+    expect(servedBy(await ask(stack.client), 2)).toBeGreaterThanOrEqual(MAJORITY);
   });
 
   it('keeps routing when the chain node drops every connection, and follows later changes', async () => {
     await setIncentives(stack, { 1: 1, 2: 0, 3: 0 });
     stack.localnet.chain.disconnectAll();
-    expect(servedBy(await ask(client), 1)).toBeGreaterThanOrEqual(MAJORITY);
+    expect(servedBy(await ask(stack.client), 1)).toBeGreaterThanOrEqual(MAJORITY);
 
     await setIncentives(stack, { 1: 0, 3: 1 });
-    expect(servedBy(await ask(client), 3)).toBeGreaterThanOrEqual(MAJORITY);
+    expect(servedBy(await ask(stack.client), 3)).toBeGreaterThanOrEqual(MAJORITY);
   });
 
   it('routes from the last snapshot while the chain node is unreachable, and catches up once it is back', async () => {
@@ -109,17 +107,17 @@ describe('routing follows the chain', () => {
       stack.localnet.setIncentive(NETUID, 2, 1);
       await vi.waitFor(() => expect(chain.bestBlock()).toBeGreaterThan((blockBeforeOutage ?? 0) + 1));
 
-      expect(servedBy(await ask(client), 1)).toBeGreaterThanOrEqual(MAJORITY);
+      expect(servedBy(await ask(stack.client), 1)).toBeGreaterThanOrEqual(MAJORITY);
       expect(stack.gateway.source.current()?.block).toBe(blockBeforeOutage);
     } finally {
       await chain.startListening();
     }
     await gatewaySees(stack.gateway.source, { 1: 0, 2: 1 });
-    expect(servedBy(await ask(client), 2)).toBeGreaterThanOrEqual(MAJORITY);
+    expect(servedBy(await ask(stack.client), 2)).toBeGreaterThanOrEqual(MAJORITY);
 
     // A change on a block after the reconnection proves the head subscription came back, not just one read.
     await setIncentives(stack, { 2: 0, 3: 1 });
-    expect(servedBy(await ask(client), 3)).toBeGreaterThanOrEqual(MAJORITY);
+    expect(servedBy(await ask(stack.client), 3)).toBeGreaterThanOrEqual(MAJORITY);
   });
 
   it.each([
@@ -139,7 +137,7 @@ describe('routing follows the chain', () => {
         CHAIN_WAIT,
       );
 
-      const answers = await ask(client);
+      const answers = await ask(stack.client);
       expect(servedBy(answers, 1)).toBe(0);
       expect(servedBy(answers, 2) + servedBy(answers, 3)).toBe(REQUESTS);
       // One attempt each: no request tried the untrusted axon first and failed over.
@@ -199,7 +197,7 @@ describe('restart from the persisted snapshot', () => {
       second = await startPersistingGateway();
       expect(second.source.current()?.block).toBe(persistedBlock);
 
-      const client = new OpenAI({ baseURL: `${second.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const client = openAIClient(`${second.url}/v1`);
       const answer = await askOnce(client);
       expect(answer.miner).toMatch(/^sn1\/uid[12]$/);
       expect(second.source.current()?.block).toBe(persistedBlock);

@@ -4,22 +4,20 @@ import { type Stack, startStack } from './harness.ts';
 
 describe('chat completions through the gateway, with the official OpenAI client', () => {
   let stack: Stack;
-  let client: OpenAI;
 
   beforeAll(async () => {
     stack = await startStack();
-    client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
   });
   afterAll(() => stack.close());
 
   it('lists one model per routable subnet model', async () => {
     const ids = [];
-    for await (const model of client.models.list()) ids.push(model.id);
+    for await (const model of stack.client.models.list()) ids.push(model.id);
     expect(ids).toEqual(['sn1/apex-chat', 'sn18/cortex-chat', 'sn4/targon-chat', 'sn61/apex-openai']);
   });
 
   it('answers a non-streaming request with a miner of the subnet', async () => {
-    const { data, response } = await client.chat.completions
+    const { data, response } = await stack.client.chat.completions
       .create({ model: 'sn1/apex-chat', messages: [{ role: 'user', content: "it's a test" }] })
       .withResponse();
     expect(data.object).toBe('chat.completion');
@@ -30,7 +28,7 @@ describe('chat completions through the gateway, with the official OpenAI client'
   });
 
   it('streams OpenAI chunks from a streaming synapse, ending with usage when asked', async () => {
-    const stream = await client.chat.completions.create({
+    const stream = await stack.client.chat.completions.create({
       model: 'sn18/cortex-chat',
       messages: [
         { role: 'system', content: 'be brief' },
@@ -54,7 +52,7 @@ describe('chat completions through the gateway, with the official OpenAI client'
   });
 
   it('serves subnets whose synapse does not stream, as a stream too', async () => {
-    const stream = await client.chat.completions.create({
+    const stream = await stack.client.chat.completions.create({
       model: 'sn4/targon-chat',
       messages: [{ role: 'user', content: 'whole' }],
       stream: true,
@@ -65,7 +63,7 @@ describe('chat completions through the gateway, with the official OpenAI client'
   });
 
   it('answers an unknown model with 404 model_not_found', async () => {
-    const error = await client.chat.completions
+    const error = await stack.client.chat.completions
       .create({ model: 'sn99/nothing', messages: [{ role: 'user', content: 'x' }] })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.NotFoundError);
@@ -73,7 +71,7 @@ describe('chat completions through the gateway, with the official OpenAI client'
   });
 
   it('rejects invalid parameters with 400 naming the parameter', async () => {
-    const error = await client.chat.completions
+    const error = await stack.client.chat.completions
       .create({ model: 'sn1/apex-chat', messages: [{ role: 'user', content: 'x' }], temperature: 7 })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);

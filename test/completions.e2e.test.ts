@@ -4,16 +4,14 @@ import { type Stack, startStack } from './harness.ts';
 
 describe('legacy text completions through the gateway, with the official OpenAI client', () => {
   let stack: Stack;
-  let client: OpenAI;
 
   beforeAll(async () => {
     stack = await startStack();
-    client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
   });
   afterAll(() => stack.close());
 
   it('answers a prompt as text', async () => {
-    const { data, response } = await client.completions
+    const { data, response } = await stack.client.completions
       .create({ model: 'sn18/cortex-chat', prompt: 'Once upon a time', max_tokens: 16 })
       .withResponse();
     expect(data.object).toBe('text_completion');
@@ -25,7 +23,7 @@ describe('legacy text completions through the gateway, with the official OpenAI 
   });
 
   it('streams text chunks, with usage when asked', async () => {
-    const stream = await client.completions.create({
+    const stream = await stack.client.completions.create({
       model: 'sn1/apex-chat',
       prompt: ['a single prompt in a list'],
       stream: true,
@@ -47,7 +45,7 @@ describe('legacy text completions through the gateway, with the official OpenAI 
     [{ prompt: 'x', best_of: 3 }, 'best_of'],
     [{}, 'prompt'],
   ])('refuses what subnets cannot honour (%j) with a 400 naming %s', async (fields, param) => {
-    const error = await client.completions
+    const error = await stack.client.completions
       .create({ model: 'sn1/apex-chat', ...fields } as OpenAI.CompletionCreateParamsNonStreaming)
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.BadRequestError);

@@ -1,4 +1,3 @@
-import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MinerBehaviour } from '../localnet/index.ts';
 import { type Stack, startStack } from './harness.ts';
@@ -10,22 +9,20 @@ const staged = (netuid: number, uid: number): Partial<MinerBehaviour> | undefine
 
 describe('an Epistula subnet through the gateway, with the official OpenAI client', () => {
   let stack: Stack;
-  let client: OpenAI;
 
   beforeAll(async () => {
     stack = await startStack({ localnet: { minersPerSubnet: 2, behaviour: staged } });
-    client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
   });
   afterAll(() => stack.close());
 
   it('lists the subnet model', async () => {
     const ids = [];
-    for await (const model of client.models.list()) ids.push(model.id);
+    for await (const model of stack.client.models.list()) ids.push(model.id);
     expect(ids).toContain('sn61/apex-openai');
   });
 
   it('answers a non-streaming request from a miner that checked the signature', async () => {
-    const { data, response } = await client.chat.completions
+    const { data, response } = await stack.client.chat.completions
       .create({ model: 'sn61/apex-openai', messages: [{ role: 'user', content: "it's signed" }] })
       .withResponse();
     expect(data.object).toBe('chat.completion');
@@ -35,7 +32,7 @@ describe('an Epistula subnet through the gateway, with the official OpenAI clien
   });
 
   it('streams the miner’s answer as OpenAI chunks', async () => {
-    const stream = await client.chat.completions.create({
+    const stream = await stack.client.chat.completions.create({
       model: 'sn61/apex-openai',
       messages: [
         { role: 'system', content: 'be brief' },
@@ -57,7 +54,7 @@ describe('an Epistula subnet through the gateway, with the official OpenAI clien
   it('fails over to another miner when one rejects the gateway signature', async () => {
     const attempts: string[] = [];
     for (let i = 0; i < 12; i++) {
-      const { data, response } = await client.chat.completions
+      const { data, response } = await stack.client.chat.completions
         .create({ model: 'sn61/apex-openai', messages: [{ role: 'user', content: `try ${i}` }] })
         .withResponse();
       expect(data.choices[0]?.message.content).toBe(`sn61 miner 2 heard: try ${i}`);

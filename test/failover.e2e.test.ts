@@ -14,21 +14,19 @@ const staged = (netuid: number, uid: number): Partial<MinerBehaviour> | undefine
 
 describe('failing miners', () => {
   let stack: Stack;
-  let client: OpenAI;
 
   beforeAll(async () => {
     stack = await startStack({
       env: { TAOGATE_DEADLINE_MS: '800', TAOGATE_MAX_ATTEMPTS: '2' },
       localnet: { minersPerSubnet: 2, behaviour: staged },
     });
-    client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
   });
   afterAll(() => stack.close());
 
   it('fail over to another miner when one rejects the gateway signature', async () => {
     const attempts: string[] = [];
     for (let i = 0; i < 12; i++) {
-      const { data, response } = await client.chat.completions
+      const { data, response } = await stack.client.chat.completions
         .create({ model: 'sn1/apex-chat', messages: [{ role: 'user', content: `try ${i}` }] })
         .withResponse();
       expect(data.choices[0]?.message.content).toBe(`sn1 miner 2 heard: try ${i}`);
@@ -40,7 +38,7 @@ describe('failing miners', () => {
 
   it('fail over mid-way for streams too, before the first chunk', async () => {
     for (let i = 0; i < 6; i++) {
-      const stream = await client.chat.completions.create({
+      const stream = await stack.client.chat.completions.create({
         model: 'sn1/apex-chat',
         messages: [{ role: 'user', content: 'stream' }],
         stream: true,
@@ -53,7 +51,7 @@ describe('failing miners', () => {
 
   it('end in a 502 naming the cause when every miner tried fails, after at most the configured attempts', async () => {
     const before = stack.localnet.miners().reduce((sum, miner) => sum + miner.received, 0);
-    const error = await client.chat.completions
+    const error = await stack.client.chat.completions
       .create({ model: 'sn18/cortex-chat', messages: [{ role: 'user', content: 'x' }] })
       .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(OpenAI.InternalServerError);
@@ -66,7 +64,7 @@ describe('failing miners', () => {
 
   it('answer 504 once the request deadline passes, without waiting for hung miners', async () => {
     const started = performance.now();
-    const error = await client.chat.completions
+    const error = await stack.client.chat.completions
       .create({ model: 'sn4/targon-chat', messages: [{ role: 'user', content: 'x' }] })
       .catch((e: unknown) => e);
     expect((error as InstanceType<typeof OpenAI.APIError>).status).toBe(504);

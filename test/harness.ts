@@ -1,3 +1,4 @@
+import OpenAI from 'openai';
 import { pino } from 'pino';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { type GatewayConfig, LOCALNET_HOTKEY, loadConfig, loadProfiles } from '../config/index.ts';
@@ -8,7 +9,14 @@ export interface Stack {
   localnet: Localnet;
   gateway: Gateway;
   baseURL: string;
+  /** The official OpenAI client pointed at the gateway, as an app would use it (no client-side retries). */
+  client: OpenAI;
   close(): Promise<void>;
+}
+
+/** The official OpenAI client for a gateway, without retries so tests see each answer as it is. */
+export function openAIClient(baseURL: string): OpenAI {
+  return new OpenAI({ baseURL, apiKey: 'unused', maxRetries: 0 });
 }
 
 /** localnet plus a gateway reading it through the production chain reader, on ephemeral ports. */
@@ -31,6 +39,7 @@ export async function startStack(
     localnet,
     gateway,
     baseURL: `${gateway.url}/v1`,
+    client: openAIClient(`${gateway.url}/v1`),
     async close() {
       await gateway.close();
       await localnet.close();

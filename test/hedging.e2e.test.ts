@@ -1,4 +1,3 @@
-import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MinerBehaviour } from '../localnet/index.ts';
 import { type Stack, startStack } from './harness.ts';
@@ -13,7 +12,6 @@ const staged = (netuid: number, uid: number): Partial<MinerBehaviour> | undefine
 
 describe('hedging and fan-out', () => {
   let stack: Stack;
-  let client: OpenAI;
 
   beforeAll(async () => {
     stack = await startStack({
@@ -26,7 +24,6 @@ describe('hedging and fan-out', () => {
       },
       localnet: { minersPerSubnet: 3, behaviour: staged },
     });
-    client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
   });
   afterAll(() => stack?.close());
 
@@ -94,7 +91,7 @@ describe('hedging and fan-out', () => {
 
   async function ask(model: string, content: string, fanout?: number) {
     const started = performance.now();
-    const { data, response } = await client.chat.completions
+    const { data, response } = await stack.client.chat.completions
       .create(
         { model, messages: [{ role: 'user', content }] },
         fanout ? { headers: { 'x-taogate-fanout': String(fanout) } } : {},

@@ -1,4 +1,3 @@
-import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './harness.ts';
 
@@ -19,25 +18,23 @@ function parsePrometheus(text: string): { name: string; labels: Record<string, s
 
 describe('metrics and timings', () => {
   let stack: Stack;
-  let client: OpenAI;
 
   beforeAll(async () => {
     stack = await startStack();
-    client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
   });
   afterAll(() => stack.close());
 
   it('expose per-subnet request counts and latency histograms that agree with the traffic sent', async () => {
     for (let i = 0; i < 5; i++) {
-      await client.chat.completions.create({
+      await stack.client.chat.completions.create({
         model: 'sn1/apex-chat',
         messages: [{ role: 'user', content: 'x' }],
       });
     }
     for (let i = 0; i < 3; i++) {
-      await client.completions.create({ model: 'sn18/cortex-chat', prompt: 'y' });
+      await stack.client.completions.create({ model: 'sn18/cortex-chat', prompt: 'y' });
     }
-    await client.chat.completions
+    await stack.client.chat.completions
       .create({ model: 'sn9/none', messages: [{ role: 'user', content: 'x' }] })
       .catch(() => {});
 
@@ -64,7 +61,7 @@ describe('metrics and timings', () => {
   });
 
   it('send a parseable Server-Timing header with each answer', async () => {
-    const { response } = await client.chat.completions
+    const { response } = await stack.client.chat.completions
       .create({ model: 'sn4/targon-chat', messages: [{ role: 'user', content: 'x' }] })
       .withResponse();
     expect(response.headers.get('server-timing')).toMatch(/^upstream;dur=\d+(\.\d+)?$/);

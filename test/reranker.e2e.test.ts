@@ -1,16 +1,15 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import OpenAI from 'openai';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseTraces } from '../router/reranker/index.ts';
-import { startStack } from './harness.ts';
+import { openAIClient, startStack } from './harness.ts';
 
 const dir = await mkdtemp(join(tmpdir(), 'taogate-reranker-e2e-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 async function ask(baseURL: string, count: number): Promise<void> {
-  const client = new OpenAI({ baseURL, apiKey: 'unused', maxRetries: 0 });
+  const client = openAIClient(baseURL);
   for (let i = 0; i < count; i++) {
     const reply = await client.chat.completions.create({
       model: 'sn1/apex-chat',

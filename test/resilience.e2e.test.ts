@@ -1,4 +1,3 @@
-import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { MinerBehaviour } from '../localnet/index.ts';
 import { type Stack, startStack } from './harness.ts';
@@ -14,7 +13,6 @@ const staged = (netuid: number, uid: number): Partial<MinerBehaviour> | undefine
 
 describe('routing around bad miners', () => {
   let stack: Stack;
-  let client: OpenAI;
 
   beforeAll(async () => {
     stack = await startStack({
@@ -31,7 +29,6 @@ describe('routing around bad miners', () => {
       },
       localnet: { minersPerSubnet: 2, behaviour: staged },
     });
-    client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
   });
   afterAll(() => stack?.close());
 
@@ -39,7 +36,7 @@ describe('routing around bad miners', () => {
     const failing = stack.localnet.miner(1, 1);
     // Picked at least about half the time while its circuit is closed: 20 requests open it all but surely.
     for (let i = 0; i < 20; i++) {
-      const reply = await client.chat.completions.create({
+      const reply = await stack.client.chat.completions.create({
         model: 'sn1/apex-chat',
         messages: [{ role: 'user', content: `try ${i}` }],
       });
@@ -49,7 +46,7 @@ describe('routing around bad miners', () => {
 
     const attempts: (string | null)[] = [];
     for (let i = 0; i < 10; i++) {
-      const { response } = await client.chat.completions
+      const { response } = await stack.client.chat.completions
         .create({ model: 'sn1/apex-chat', messages: [{ role: 'user', content: 'again' }] })
         .withResponse();
       attempts.push(response.headers.get('x-taogate-attempts'));

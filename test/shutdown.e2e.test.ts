@@ -1,4 +1,3 @@
-import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './harness.ts';
 
@@ -14,7 +13,7 @@ describe('shutting down', () => {
   afterAll(() => stack.localnet.close());
 
   it('lets every stream in flight finish, and takes no new requests', async () => {
-    const client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
+    const client = stack.client;
     const streams = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
         client.chat.completions.create({

@@ -1,10 +1,8 @@
-import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './harness.ts';
 
 describe('the subnets stats API', () => {
   let stack: Stack;
-  let client: OpenAI;
 
   beforeAll(async () => {
     stack = await startStack({
@@ -15,7 +13,6 @@ describe('the subnets stats API', () => {
         behaviour: (netuid, uid) => (netuid === 18 && uid === 1 ? { errorRate: 1 } : undefined),
       },
     });
-    client = new OpenAI({ baseURL: stack.baseURL, apiKey: 'unused', maxRetries: 0 });
   });
   afterAll(() => stack.close());
 
@@ -43,7 +40,7 @@ describe('the subnets stats API', () => {
 
   it('agrees with the traffic sent: successes on healthy miners, failures on the broken one', async () => {
     for (let i = 0; i < 20; i++) {
-      await client.chat.completions.create({
+      await stack.client.chat.completions.create({
         model: 'sn18/cortex-chat',
         messages: [{ role: 'user', content: `n${i}` }],
       });
