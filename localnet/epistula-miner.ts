@@ -1,24 +1,20 @@
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
-import { type Hotkey, verifyEpistula } from '../bittensor/index.ts';
-import { createFaultStage, type MinerBehaviour, pacedWords } from './behaviour.ts';
+import { verifyEpistula } from '../bittensor/index.ts';
+import { createFaultStage, pacedWords } from './behaviour.ts';
 import { lastUserContent, minerAnswer } from './chat-synapse.ts';
-import { jsonOf, type Miner, type MinerHandler, startMinerServer } from './miner-server.ts';
+import {
+  jsonOf,
+  type Miner,
+  type MinerHandler,
+  type MinerIdentity,
+  startMinerServer,
+} from './miner-server.ts';
 import { chunkEvent, completionJson, DONE_EVENT, errorJson, openAiAnswer } from './openai-answer.ts';
 
-export interface EpistulaMinerOptions {
-  netuid: number;
-  uid: number;
-  /** The key the miner serves with (normally the one registered on chain). */
-  hotkey: Hotkey;
-  /** Served instead of `hotkey` when the behaviour says `wrongHotkey`. */
-  rogueHotkey: Hotkey;
+export interface EpistulaMinerOptions extends MinerIdentity {
   /** The only `model` it serves. */
   model: string;
-  /** Only these Signed-By hotkeys (validators with a permit and stake) may call. */
-  isAllowedCaller: (hotkey: string) => boolean;
-  behaviour?: Partial<MinerBehaviour>;
-  seed?: number;
 }
 
 const chatRequest = z.object({

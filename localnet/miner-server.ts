@@ -1,7 +1,22 @@
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import type { Hotkey } from '../bittensor/index.ts';
 import { HEALTHY, type MinerBehaviour } from './behaviour.ts';
+
+/** Who a localnet miner is and how it behaves, whatever protocol it speaks. */
+export interface MinerIdentity {
+  netuid: number;
+  uid: number;
+  /** The key the miner serves with (normally the one registered on chain). */
+  hotkey: Hotkey;
+  /** Served instead of `hotkey` when the behaviour says `wrongHotkey`. */
+  rogueHotkey: Hotkey;
+  /** Only these callers (validators with a permit) may call; others get 403. */
+  isAllowedCaller: (hotkey: string) => boolean;
+  behaviour?: Partial<MinerBehaviour>;
+  seed?: number;
+}
 
 /** A running localnet miner, whatever protocol it speaks. */
 export interface Miner {

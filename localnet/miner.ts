@@ -1,23 +1,19 @@
 import type { ServerResponse } from 'node:http';
-import { AxonStatus, type Hotkey, NonceWindow, nowNs, synapseBodyHash } from '../bittensor/index.ts';
+import { AxonStatus, NonceWindow, nowNs, synapseBodyHash } from '../bittensor/index.ts';
 import type { JsonValue } from '../bittensor/python-str.ts';
 import type { SynapseProfile } from '../config/profiles.ts';
-import { createFaultStage, type MinerBehaviour, pacedWords } from './behaviour.ts';
+import { createFaultStage, pacedWords } from './behaviour.ts';
 import { lastUserMessage, minerAnswer } from './chat-synapse.ts';
-import { jsonOf, type Miner, type MinerHandler, startMinerServer } from './miner-server.ts';
+import {
+  jsonOf,
+  type Miner,
+  type MinerHandler,
+  type MinerIdentity,
+  startMinerServer,
+} from './miner-server.ts';
 
-export interface MinerOptions {
-  netuid: number;
-  uid: number;
-  /** The key the axon serves with (normally the one registered on chain). */
-  hotkey: Hotkey;
-  /** Served instead of `hotkey` when the behaviour says `wrongHotkey`. */
-  rogueHotkey: Hotkey;
+export interface MinerOptions extends MinerIdentity {
   synapse: SynapseProfile;
-  /** The blacklist: only these dendrite hotkeys (validators with a permit) may call. */
-  isAllowedCaller: (hotkey: string) => boolean;
-  behaviour?: Partial<MinerBehaviour>;
-  seed?: number;
 }
 
 /**
