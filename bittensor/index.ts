@@ -8,7 +8,7 @@ export {
 } from './epistula.ts';
 export { cryptoReady, type Hotkey, hotkeyFromSecret, SS58_PREFIX, verifySignature } from './keys.ts';
 export { type JsonValue, pythonStr } from './python-str.ts';
-export { AxonStatus, DendriteStatus } from './status.ts';
+export { AxonStatus } from './status.ts';
 export {
   type AxonAddress,
   DENDRITE_VERSION,

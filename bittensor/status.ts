@@ -12,15 +12,3 @@ export const AxonStatus = {
   internalError: 500,
   overloaded: 503,
 } as const;
-
-/**
- * Statuses the dendrite sets itself when the exchange fails on its side (bittensor/core/dendrite.py
- * `process_error_message`).
- */
-export const DendriteStatus = {
-  connectFailed: 503,
-  clientTimeout: 408,
-  payloadError: 400,
-  serverTimeout: 504,
-  unparsableResponse: 422,
-} as const;

@@ -236,7 +236,7 @@ export function createChatRouter(options: ChatRouterOptions) {
     }
   }
 
-  return { route, fanOut, maxFanout: options.maxFanout ?? 1, candidates, stats };
+  return { route, fanOut, maxFanout: options.maxFanout ?? 1, stats };
 }
 
 export type ChatRouter = ReturnType<typeof createChatRouter>;
