@@ -3,6 +3,7 @@ export {
   type ChatParam,
   DEFAULT_PROFILES_PATH,
   loadProfiles,
+  type Price,
   type SubnetProfile,
   type SynapseProfile,
 } from './profiles.ts';

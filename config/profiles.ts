@@ -22,6 +22,16 @@ const synapseProfile = z.strictObject({
   outputField: z.string().min(1),
 });
 
+const rao = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+
+/** What a call costs the app, in rao (1 TAO = 10^9 rao); every part defaults to free. */
+const price = z.strictObject({
+  perRequest: rao.default(0),
+  perThousandInputTokens: rao.default(0),
+  perThousandOutputTokens: rao.default(0),
+  perImage: rao.default(0),
+});
+
 /** What every subnet declares, whatever protocol its miners speak. */
 const subnetBasics = {
   netuid: z.int().min(0).max(65535),
@@ -30,6 +40,7 @@ const subnetBasics = {
   /** Model names served by this subnet; exposed as `sn{netuid}/{model}`. */
   models: z.array(z.string().regex(/^[\w.-]+$/)).min(1),
   timeoutSeconds: z.number().positive().max(600),
+  price: price.default({ perRequest: 0, perThousandInputTokens: 0, perThousandOutputTokens: 0, perImage: 0 }),
   /** Models (`sn{netuid}/{model}`) to try, in order, when this subnet has no miner able to answer. */
   fallback: z
     .array(z.string().regex(/^sn\d+\/[\w.-]+$/, 'a model id like sn18/cortex-chat'))
@@ -62,6 +73,7 @@ export type SubnetProfile = z.infer<typeof subnetProfile>;
 export type SynapseProfile = z.infer<typeof synapseProfile>;
 export type SynapseSubnetProfile = z.infer<typeof synapseSubnet>;
 export type EpistulaSubnetProfile = z.infer<typeof epistulaSubnet>;
+export type Price = z.infer<typeof price>;
 export type ChatParam = z.infer<typeof chatParam>;
 
 export const DEFAULT_PROFILES_PATH = new URL('./subnets.json', import.meta.url).pathname;
