@@ -81,6 +81,11 @@ const env = z.object({
   /** Append per-attempt reranker traces (JSONL) to this file, for `bin/train-reranker.ts`. */
   TAOGATE_RERANKER_TRACES: z.string().min(1).optional(),
   TAOGATE_DENDRITE_IP: z.string().min(1).default('0.0.0.0'),
+  /** Shared Redis (cache, coalescing across replicas, rate limits); unset means each replica keeps to itself. */
+  TAOGATE_REDIS_URL: z
+    .string()
+    .regex(/^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL')
+    .optional(),
   TAOGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -106,6 +111,8 @@ export interface GatewayConfig {
   allowLoopbackAxons: boolean;
   allowPrivateAxons: boolean;
   dendriteIp: string;
+  /** Shared Redis; undefined when unset. */
+  redisUrl: string | undefined;
   reranker: {
     /** Undefined when disabled. */
     modelPath: string | undefined;
@@ -201,6 +208,7 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
       allowLoopbackAxons: v.TAOGATE_ALLOW_LOOPBACK_AXONS ?? localnet,
       allowPrivateAxons: v.TAOGATE_ALLOW_PRIVATE_AXONS,
       dendriteIp: v.TAOGATE_DENDRITE_IP,
+      redisUrl: v.TAOGATE_REDIS_URL,
       reranker: {
         modelPath: v.TAOGATE_RERANKER_MODEL === 'off' ? undefined : v.TAOGATE_RERANKER_MODEL,
         tracesPath: v.TAOGATE_RERANKER_TRACES,

@@ -1,0 +1,8 @@
+export {
+  closeRedis,
+  connectRedis,
+  REDIS_DEFAULTS,
+  type RedisConnectionOptions,
+  redisReady,
+  waitForRedis,
+} from './redis.ts';
