@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import { z } from 'zod';
 import { verifyEpistula } from '../bittensor/index.ts';
-import { createFaultStage, pacedWords } from './behaviour.ts';
+import { type AnswerWire, createFaultStage, writeStaged } from './behaviour.ts';
 import { lastUserContent, minerAnswer } from './chat-synapse.ts';
 import {
   jsonOf,
@@ -63,24 +63,9 @@ export function startEpistulaMiner(options: EpistulaMinerOptions): Promise<Miner
     }
 
     const outcome = await stageFault(behaviour);
-    if (outcome === 'hang') return; // holds the socket until the caller gives up
-    if (outcome === 'error') return sendDetail(response, 500, 'Internal Server Error');
-    const streaming = chat.data.stream === true;
-    if (outcome === 'garbage') {
-      response.writeHead(200, { 'content-type': streaming ? 'text/event-stream' : 'application/json' });
-      return void response.end(streaming ? 'data: {"choices": [\n\n' : '{"choices": ');
-    }
     const text = minerAnswer(options.netuid, options.uid, prompt);
-    const answer = openAiAnswer(options.model);
-    if (!streaming) return sendJson(response, 200, completionJson(answer, text));
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
-    response.write(chunkEvent(answer, { role: 'assistant', content: '' }));
-    for await (const word of pacedWords(text, behaviour)) {
-      if (response.destroyed) return;
-      response.write(chunkEvent(answer, { content: word }));
-    }
-    response.write(chunkEvent(answer, {}, 'stop'));
-    response.end(DONE_EVENT);
+    const wire = chat.data.stream === true ? streamWire(options.model) : wholeWire(options.model);
+    await writeStaged(outcome, response, wire, text, behaviour);
   };
 
   return startMinerServer(serve, options.behaviour);
@@ -94,4 +79,37 @@ function sendDetail(response: ServerResponse, status: number, detail: string): v
 function sendJson(response: ServerResponse, status: number, json: string): void {
   response.writeHead(status, { 'content-type': 'application/json' });
   response.end(json);
+}
+
+// Epistula signs requests only: an answer does not say which hotkey sent it, so no impostor can be staged.
+const FAILURE = {
+  headers: { 'content-type': 'application/json' },
+  body: JSON.stringify({ detail: 'Internal Server Error' }),
+};
+
+function streamWire(model: string): AnswerWire {
+  const answer = openAiAnswer(model);
+  return {
+    streaming: true,
+    headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' },
+    impostorHeaders: undefined,
+    open: chunkEvent(answer, { role: 'assistant', content: '' }),
+    piece: (word) => chunkEvent(answer, { content: word }),
+    close: chunkEvent(answer, {}, 'stop') + DONE_EVENT,
+    failure: FAILURE,
+  };
+}
+
+function wholeWire(model: string): AnswerWire {
+  // A placeholder marks where the content goes, so the answer can be written (or cut) inside its string.
+  const [open, close] = completionJson(openAiAnswer(model), '\u0000').split('"\\u0000"') as [string, string];
+  return {
+    streaming: false,
+    headers: { 'content-type': 'application/json' },
+    impostorHeaders: undefined,
+    open: `${open}"`,
+    piece: (word) => JSON.stringify(word).slice(1, -1),
+    close: `"${close}`,
+    failure: FAILURE,
+  };
 }

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import { AxonStatus, NonceWindow, nowNs, synapseBodyHash } from '../bittensor/index.ts';
 import type { JsonValue } from '../bittensor/python-str.ts';
 import type { SynapseProfile } from '../config/profiles.ts';
-import { createFaultStage, pacedWords } from './behaviour.ts';
+import { type AnswerWire, createFaultStage, writeStaged } from './behaviour.ts';
 import { lastUserMessage, minerAnswer } from './chat-synapse.ts';
 import {
   jsonOf,
@@ -56,26 +56,45 @@ export function startMiner(options: MinerOptions): Promise<Miner> {
     if (prompt === undefined) return reject(response, AxonStatus.internalError, 'Internal Server Error');
 
     const outcome = await stageFault(behaviour);
-    if (outcome === 'hang') return; // holds the socket until the dendrite gives up
-    if (outcome === 'error') return reject(response, AxonStatus.internalError, 'Internal Server Error');
-    if (outcome === 'garbage') {
-      response.writeHead(200, {
-        'content-type': options.synapse.streaming ? 'text/event-stream' : 'application/json',
-      });
-      return void response.end(options.synapse.streaming ? '' : '{"completion": ');
-    }
     const answer = minerAnswer(options.netuid, options.uid, prompt);
-    if (!options.synapse.streaming) {
-      return sendJson(response, { ...synapse, [options.synapse.outputField]: answer });
-    }
-    // BTStreamingResponse (bittensor/core/stream.py 85-93): status 200, text/event-stream, raw UTF-8 chunks.
-    response.writeHead(200, { 'content-type': 'text/event-stream', ...statusHeaders(200, 'Success') });
-    for await (const word of pacedWords(answer, behaviour)) {
-      if (response.destroyed) return;
-      response.write(word);
-    }
-    response.end();
+    await writeStaged(outcome, response, answerWire(synapse), answer, behaviour);
   };
+
+  /**
+   * Streaming synapses are BTStreamingResponse (bittensor/core/stream.py 85-93): status 200,
+   * text/event-stream, raw UTF-8 chunks. Others come back whole, as the synapse with its output filled in.
+   */
+  function answerWire(synapse: Record<string, JsonValue>): AnswerWire {
+    const failure = {
+      headers: { 'content-type': 'application/json', ...statusHeaders(500, 'Internal Server Error') },
+      body: JSON.stringify({ message: 'Internal Server Error' }),
+    };
+    const impostorHeaders = { bt_header_axon_hotkey: options.rogueHotkey.ss58 };
+    if (options.synapse.streaming) {
+      const headers = { 'content-type': 'text/event-stream', ...statusHeaders(200, 'Success') };
+      return {
+        streaming: true,
+        headers,
+        impostorHeaders,
+        open: '',
+        piece: (word) => word,
+        close: '',
+        failure,
+      };
+    }
+    // The output field last, so the answer can be written (or cut) inside its string.
+    const { [options.synapse.outputField]: _, ...rest } = synapse;
+    const filled = JSON.stringify({ ...rest, [options.synapse.outputField]: '' });
+    return {
+      streaming: false,
+      headers: { 'content-type': 'application/json', ...statusHeaders(200, 'Success') },
+      impostorHeaders,
+      open: filled.slice(0, -2),
+      piece: (word) => JSON.stringify(word).slice(1, -1),
+      close: filled.slice(-2),
+      failure,
+    };
+  }
 
   function statusHeaders(code: number, message: string): Record<string, string> {
     return {
