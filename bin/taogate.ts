@@ -2,34 +2,67 @@
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
-import { type GatewayConfig, loadConfig, loadProfiles } from '../config/index.ts';
+import {
+  CONFIG_FILE_VARIABLE,
+  type GatewayConfig,
+  loadLayeredConfig,
+  loadProfiles,
+  redactSecrets,
+  type SettingSources,
+} from '../config/index.ts';
 import { startGateway } from '../gateway/index.ts';
 import { startLocalnet } from '../localnet/index.ts';
 
 const HELP = `taogate — an OpenAI-compatible gateway to Bittensor subnets
 
-Usage: taogate <command>
+Usage: taogate <command> [--config <file>]
 
 Commands:
   start          run the gateway (on localnet by default: starts miners and a chain node too)
   localnet       run localnet alone and print its chain URL
-  check-config   validate TAOGATE_* settings and the subnet profiles, then exit
+  check-config   validate the settings and the subnet profiles, print them (secrets redacted), then exit
 
-Settings come from TAOGATE_* environment variables (see README.md), e.g.
-  TAOGATE_NETWORK=finney TAOGATE_HOTKEY='<mnemonic>' taogate start
+Options:
+  -c, --config <file>   a JSON or YAML config file (default: TAOGATE_CONFIG); TAOGATE_* variables override it
+  -h, --help            this help; \`taogate <command> --help\` for a command's
+
+Settings come from TAOGATE_* environment variables and the config file (see README.md), e.g.
+  TAOGATE_NETWORK=finney TAOGATE_HOTKEY_FILE=~/.bittensor/wallets/default/hotkeys/default taogate start
 `;
+
+/** Each command's own help, for `taogate <command> --help` and `taogate help <command>`. */
+const COMMAND_HELP: Record<string, string> = {
+  start: `Usage: taogate start [--config <file>]
+
+Runs the gateway on TAOGATE_HOST:TAOGATE_PORT. On localnet (the default network) it first starts local
+miners and a chain node; with TAOGATE_NETWORK=finney|test|ws(s)://… it reads that chain and needs the
+gateway's hotkey (TAOGATE_HOTKEY or TAOGATE_HOTKEY_FILE). SIGTERM or SIGINT drains requests and streams in
+flight for up to TAOGATE_DRAIN_MS, then exits. Probes: GET /healthz (alive), GET /readyz (routing).
+`,
+  localnet: `Usage: taogate localnet [--config <file>]
+
+Runs localnet alone (miners for every subnet profile and a Subtensor-like chain node) and prints the chain
+node's URL, for gateways started with TAOGATE_NETWORK=<that URL> TAOGATE_ALLOW_LOOPBACK_AXONS=true.
+`,
+  'check-config': `Usage: taogate check-config [--config <file>]
+
+Validates the settings (config file, then TAOGATE_* variables over it) and the subnet profiles, and prints
+the effective configuration with secrets redacted, the hotkey's public address and where each setting came
+from. Exits 2 with every mistake named (the variable, and the file and key for values from the file).
+`,
+};
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { help: { type: 'boolean', short: 'h' } },
+  options: { help: { type: 'boolean', short: 'h' }, config: { type: 'string', short: 'c' } },
 });
-const command = positionals[0];
-if (values.help || !command) {
-  process.stdout.write(HELP);
-  process.exit(command || values.help ? 0 : 1);
+const command = positionals[0] === 'help' ? positionals[1] : positionals[0];
+if (values.help || !command || positionals[0] === 'help') {
+  process.stdout.write((command && COMMAND_HELP[command]) || HELP);
+  process.exit(command || values.help || positionals[0] === 'help' ? 0 : 1);
 }
 
-const loaded = loadConfig();
+const loaded = loadLayeredConfig(process.env, values.config ?? process.env[CONFIG_FILE_VARIABLE]);
 if (!loaded.ok) {
   process.stderr.write(`taogate: invalid configuration\n${loaded.errors.map((e) => `  ${e}`).join('\n')}\n`);
   process.exit(2);
@@ -41,7 +74,12 @@ switch (command) {
   case 'check-config':
     try {
       const profiles = loadProfiles(config.profilesPath);
-      process.stdout.write(`ok: network ${config.network}, ${profiles.length} subnet profiles\n`);
+      const hotkey = await hotkeyFromSecret(config.hotkeySecret);
+      process.stdout.write(
+        `ok: network ${config.network}, ${profiles.length} subnet profiles, hotkey ${hotkey.ss58}\n` +
+          `${describeSources(loaded.sources, loaded.file)}\n` +
+          `effective configuration (secrets redacted):\n${JSON.stringify(redactSecrets(config), null, 2)}\n`,
+      );
     } catch (error) {
       process.stderr.write(`taogate: ${(error as Error).message}\n`);
       process.exit(2);
@@ -81,6 +119,15 @@ async function runLocalnet(config: GatewayConfig, withGateway: boolean): Promise
   await gateway.source.ready();
   const model = `sn${profiles[0]!.netuid}/${profiles[0]!.models[0]}`;
   process.stdout.write(banner(gateway.url, model));
+}
+
+function describeSources(sources: SettingSources, file: string | undefined): string {
+  const from = (where: 'env' | 'file') =>
+    Object.keys(sources)
+      .filter((name) => sources[name] === where)
+      .sort();
+  const fromFile = file ? `from ${file}: ${from('file').join(', ') || 'nothing'}` : 'no config file';
+  return `settings ${fromFile}; from the environment: ${from('env').join(', ') || 'nothing'}`;
 }
 
 function banner(url: string, model: string): string {

@@ -121,6 +121,9 @@ export interface GatewayConfig {
   logLevel: z.infer<typeof env>['TAOGATE_LOG_LEVEL'];
 }
 
+/** Every `TAOGATE_*` variable the gateway reads: config files and deploy manifests are checked against it. */
+export const SETTING_NAMES: readonly string[] = Object.keys(env.shape);
+
 export type ConfigResult = { ok: true; config: GatewayConfig } | { ok: false; errors: string[] };
 
 /** Reads the gateway's settings from `TAOGATE_*` variables; every mistake is reported with its key. */

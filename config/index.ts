@@ -1,4 +1,18 @@
-export { type ConfigResult, type GatewayConfig, LOCALNET_HOTKEY, loadConfig, NETWORKS } from './config.ts';
+export {
+  type ConfigResult,
+  type GatewayConfig,
+  LOCALNET_HOTKEY,
+  loadConfig,
+  NETWORKS,
+  SETTING_NAMES,
+} from './config.ts';
+export {
+  CONFIG_FILE_VARIABLE,
+  type LayeredConfigResult,
+  loadLayeredConfig,
+  readConfigFile,
+  type SettingSources,
+} from './config-file.ts';
 export {
   type ChatParam,
   DEFAULT_PROFILES_PATH,
@@ -7,3 +21,4 @@ export {
   type SubnetProfile,
   type SynapseProfile,
 } from './profiles.ts';
+export { REDACTED, redactSecrets } from './redact-secrets.ts';
