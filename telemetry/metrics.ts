@@ -1,4 +1,6 @@
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { type CacheResult, currentRequest } from './request-context.ts';
+import { createSubnetTraffic } from './subnet-traffic.ts';
 
 /** Latency buckets in seconds: from a cache-hit-fast answer to a slow miner near the default deadline. */
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -12,37 +14,283 @@ export interface RequestObservation {
   seconds: number;
 }
 
-/** The gateway's Prometheus metrics, in a registry of its own so several gateways can share a process (tests). */
+/** One generation request (chat, completion, embedding, image) once its answer is complete or failed. */
+export interface GenerationObservation {
+  netuid: number;
+  /** A catalogue model id: bounded by the profiles, never the raw `model` a client sent. */
+  model: string;
+  /** Arrival to the end of the answer (the last stream chunk for streams). */
+  seconds: number;
+  /** Arrival to the first chunk of the answer; undefined when none came. */
+  firstTokenSeconds: number | undefined;
+  /** The OpenAI error code of a failed request (`upstream_exhausted`, …); undefined on success. */
+  errorCode: string | undefined;
+  inputTokens: number | undefined;
+  outputTokens: number | undefined;
+}
+
+/**
+ * How a call to one miner ended: answered (first chunk arrived, answer streamed to its end), failed before
+ * or while answering, or cancelled (lost a hedge race, or the client left).
+ */
+export type AttemptOutcomeLabel = 'answered' | 'failed' | 'cancelled';
+
+/**
+ * A miner's on-chain incentive rank within its subnet, bucketed so that a miner label stays bounded: the
+ * question "do the chain's top miners answer faster?" without one series per uid.
+ */
+export type MinerBucket = 'top1' | 'top5' | 'top20' | 'rest';
+
+export interface AttemptObservation {
+  netuid: number;
+  protocol: string;
+  minerBucket: MinerBucket;
+  outcome: AttemptOutcomeLabel;
+  /** The upstream error code of a failed call (`upstream_timeout`, …). */
+  errorCode: string | undefined;
+  /** Call to first chunk, for calls that got one. */
+  firstChunkSeconds: number | undefined;
+}
+
+/** What a subnet looks like now, read at scrape time (the router's per-miner report, trimmed). */
+export interface SubnetGaugeSource {
+  netuids: readonly number[];
+  miners(netuid: number): readonly { circuit: 'closed' | 'open' | 'half-open'; inFlight: number }[];
+}
+
+/**
+ * The gateway's Prometheus metrics, in a registry of its own so several gateways can share a process
+ * (tests). Label values are bounded: routes and statuses, netuids and catalogue models from the profiles,
+ * error codes from fixed lists, miners by incentive-rank bucket only.
+ */
 export function createGatewayMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'taogate_' });
-  const labelNames = ['route', 'status', 'netuid'] as const;
-  const requests = new Counter({
+  const registers = [registry];
+  const httpLabels = ['route', 'status', 'netuid'] as const;
+  const httpRequests = new Counter({
     name: 'taogate_http_requests_total',
     help: 'HTTP requests answered, by route, status and the subnet that answered',
-    labelNames,
-    registers: [registry],
+    labelNames: httpLabels,
+    registers,
   });
-  const latency = new Histogram({
+  const httpLatency = new Histogram({
     name: 'taogate_http_request_duration_seconds',
     help: 'Time to the response headers (whole answer for JSON, first token for streams), per subnet',
-    labelNames,
+    labelNames: httpLabels,
     buckets: LATENCY_BUCKETS,
-    registers: [registry],
+    registers,
   });
+  const inFlight = new Gauge({
+    name: 'taogate_http_requests_in_flight',
+    help: 'API requests being served (until their last byte is sent)',
+    registers,
+  });
+
+  const modelLabels = ['netuid', 'model'] as const;
+  const generations = new Counter({
+    name: 'taogate_model_requests_total',
+    help: 'Generation requests per subnet and model asked for',
+    labelNames: modelLabels,
+    registers,
+  });
+  const generationErrors = new Counter({
+    name: 'taogate_model_request_errors_total',
+    help: 'Generation requests that failed, by OpenAI error code',
+    labelNames: [...modelLabels, 'code'],
+    registers,
+  });
+  const generationLatency = new Histogram({
+    name: 'taogate_model_request_duration_seconds',
+    help: 'Arrival to the end of the answer (last chunk for streams), per subnet and model',
+    labelNames: modelLabels,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const timeToFirstToken = new Histogram({
+    name: 'taogate_model_time_to_first_token_seconds',
+    help: 'Arrival to the first chunk of the answer, per subnet and model',
+    labelNames: modelLabels,
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const tokens = new Counter({
+    name: 'taogate_model_tokens_total',
+    help: 'Tokens in prompts (input) and answers (output), estimated where subnets report none',
+    labelNames: [...modelLabels, 'type'],
+    registers,
+  });
+
+  const attempts = new Counter({
+    name: 'taogate_upstream_attempts_total',
+    help: 'Calls to miners by outcome and the miner’s on-chain incentive-rank bucket',
+    labelNames: ['netuid', 'protocol', 'miner_bucket', 'outcome', 'code'],
+    registers,
+  });
+  const attemptFirstChunk = new Histogram({
+    name: 'taogate_upstream_first_chunk_seconds',
+    help: 'Call to first chunk of the miners that answered, by incentive-rank bucket',
+    labelNames: ['netuid', 'miner_bucket'],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const hedges = new Counter({
+    name: 'taogate_upstream_hedges_total',
+    help: 'Second calls sent because the first miner’s first chunk was late',
+    labelNames: ['netuid'],
+    registers,
+  });
+  const cacheLookups = new Counter({
+    name: 'taogate_cache_lookups_total',
+    help: 'Response cache lookups by result (hit, miss, bypass)',
+    labelNames: ['netuid', 'result'],
+    registers,
+  });
+  const coalescedRequests = new Counter({
+    name: 'taogate_coalesced_requests_total',
+    help: 'Requests answered by joining an identical request already in flight',
+    labelNames: ['netuid'],
+    registers,
+  });
+  const queueDepth = new Gauge({
+    name: 'taogate_queue_depth',
+    help: 'Requests waiting in a gateway queue',
+    labelNames: ['queue'],
+    registers,
+  });
+  const queueWait = new Histogram({
+    name: 'taogate_queue_wait_seconds',
+    help: 'Time requests spent waiting in a gateway queue',
+    labelNames: ['queue'],
+    buckets: LATENCY_BUCKETS,
+    registers,
+  });
+  const spentRao = new Counter({
+    name: 'taogate_ledger_spent_rao_total',
+    help: 'Rao charged to callers, per subnet',
+    labelNames: ['netuid'],
+    registers,
+  });
+
+  let subnets: SubnetGaugeSource | undefined;
+  new Gauge({
+    name: 'taogate_upstream_in_flight',
+    help: 'Calls open to miners, per subnet',
+    labelNames: ['netuid'],
+    registers,
+    collect() {
+      this.reset();
+      for (const netuid of subnets?.netuids ?? []) {
+        const open = subnets!.miners(netuid).reduce((sum, miner) => sum + miner.inFlight, 0);
+        this.set({ netuid: String(netuid) }, open);
+      }
+    },
+  });
+  new Gauge({
+    name: 'taogate_circuit_breakers',
+    help: 'Miners per circuit-breaker state, per subnet',
+    labelNames: ['netuid', 'state'],
+    registers,
+    collect() {
+      this.reset();
+      for (const netuid of subnets?.netuids ?? []) {
+        const counts = { closed: 0, open: 0, 'half-open': 0 };
+        for (const miner of subnets!.miners(netuid)) counts[miner.circuit]++;
+        for (const [state, count] of Object.entries(counts))
+          this.set({ netuid: String(netuid), state }, count);
+      }
+    },
+  });
+
+  const traffic = createSubnetTraffic();
 
   return {
     contentType: registry.contentType,
+    render: () => registry.metrics(),
+    /** Per-subnet counts and recent latencies, for the stats API and the dashboard. */
+    traffic,
+
     observeRequest({ route, status, netuid, seconds }: RequestObservation): void {
       const labels = {
         route,
         status: String(status),
         netuid: netuid === undefined ? 'none' : String(netuid),
       };
-      requests.inc(labels);
-      latency.observe(labels, seconds);
+      httpRequests.inc(labels);
+      httpLatency.observe(labels, seconds);
     },
-    render: () => registry.metrics(),
+    /** Counts a request in flight; call the returned function once when its last byte is sent. */
+    requestStarted(): () => void {
+      inFlight.inc();
+      return () => inFlight.dec();
+    },
+    observeGeneration(observation: GenerationObservation): void {
+      const labels = { netuid: String(observation.netuid), model: observation.model };
+      generations.inc(labels);
+      generationLatency.observe(labels, observation.seconds);
+      if (observation.firstTokenSeconds !== undefined)
+        timeToFirstToken.observe(labels, observation.firstTokenSeconds);
+      if (observation.errorCode !== undefined)
+        generationErrors.inc({ ...labels, code: observation.errorCode });
+      if (observation.inputTokens) tokens.inc({ ...labels, type: 'input' }, observation.inputTokens);
+      if (observation.outputTokens) tokens.inc({ ...labels, type: 'output' }, observation.outputTokens);
+      traffic.recordRequest(observation);
+    },
+    observeAttempt(observation: AttemptObservation): void {
+      const netuid = String(observation.netuid);
+      attempts.inc({
+        netuid,
+        protocol: observation.protocol,
+        miner_bucket: observation.minerBucket,
+        outcome: observation.outcome,
+        code: observation.errorCode ?? '',
+      });
+      if (observation.firstChunkSeconds !== undefined)
+        attemptFirstChunk.observe(
+          { netuid, miner_bucket: observation.minerBucket },
+          observation.firstChunkSeconds,
+        );
+    },
+    hedged(netuid: number): void {
+      hedges.inc({ netuid: String(netuid) });
+    },
+    /**
+     * A response-cache lookup for a request to `netuid` (the caching layer calls this). Also marks the
+     * request being served, so its span and Server-Timing say whether it came from the cache.
+     */
+    cacheLookup(netuid: number, result: CacheResult): void {
+      cacheLookups.inc({ netuid: String(netuid), result });
+      traffic.recordCacheLookup(netuid, result);
+      const request = currentRequest();
+      if (!request) return;
+      request.cache = result;
+      request.span?.setAttribute('taogate.cache', result);
+    },
+    /** A request served by joining an identical one already in flight (the caching layer calls this). */
+    coalesced(netuid: number): void {
+      coalescedRequests.inc({ netuid: String(netuid) });
+      const request = currentRequest();
+      request?.span?.setAttribute('taogate.coalesced', true);
+    },
+    /** How many requests wait in the named queue now. */
+    setQueueDepth(queue: string, depth: number): void {
+      queueDepth.set({ queue }, depth);
+    },
+    /** A request waited `seconds` in the named queue before being served; shows in its Server-Timing. */
+    queued(queue: string, seconds: number): void {
+      queueWait.observe({ queue }, seconds);
+      const request = currentRequest();
+      if (request) request.queueMs = (request.queueMs ?? 0) + seconds * 1000;
+    },
+    /** Rao charged to a caller for a request to `netuid` (the billing ledger calls this on commit). */
+    spent(netuid: number, rao: number | bigint): void {
+      spentRao.inc({ netuid: String(netuid) }, Number(rao));
+      currentRequest()?.span?.setAttribute('taogate.spent_rao', Number(rao));
+    },
+    /** Reads miners' circuits and open calls at scrape time (the router's stats). */
+    watchSubnets(source: SubnetGaugeSource): void {
+      subnets = source;
+    },
   };
 }
 
