@@ -1,0 +1,46 @@
+import pg from 'pg';
+import type { Logger } from 'pino';
+import type { Row, SqlDriver, SqlExecutor } from './sql-driver.ts';
+
+/** The shared store for several replicas: a pg pool; each transaction holds one pooled connection. */
+export function openPostgresDriver(connectionString: string, logger: Logger): SqlDriver {
+  const pool = new pg.Pool({
+    connectionString,
+    max: 10,
+    connectionTimeoutMillis: 5000,
+    // A ledger statement is a few row updates; anything slower is a stuck database, not a busy one.
+    statement_timeout: 10_000,
+  });
+  // An idle client losing its connection must not crash the process; the next query reconnects.
+  pool.on('error', (error) => logger.warn({ err: error }, 'postgres connection lost'));
+
+  const lock = async (client: pg.PoolClient, name: string) => {
+    await client.query('SELECT pg_advisory_xact_lock(hashtext($1))', [name]);
+  };
+
+  return {
+    dialect: 'postgres',
+    query: async (sql, params = []) => (await pool.query(sql, params as unknown[])).rows as Row[],
+    lock: async () => undefined,
+    async transaction(work) {
+      const client = await pool.connect();
+      const tx: SqlExecutor = {
+        query: async (sql, params = []) => (await client.query(sql, params as unknown[])).rows as Row[],
+        lock: (name) => lock(client, name),
+      };
+      try {
+        await client.query('BEGIN');
+        const result = await work(tx);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      } finally {
+        client.release();
+      }
+    },
+    isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === '23505',
+    close: () => pool.end(),
+  };
+}
