@@ -1,3 +1,14 @@
+export type { CacheEvent, CacheStatus, Produce, Produced, Served } from './answer-cache.ts';
+export { cacheKeyOf } from './cache-key.ts';
+export { type CachePolicy, cachePolicyOf } from './cache-policy.ts';
+export { type CachedRouted, routeThroughCache } from './cached-generation.ts';
+export {
+  type AnswerLookup,
+  type CacheSettings,
+  createGatewayCache,
+  type GatewayCache,
+} from './gateway-cache.ts';
+export { createMicroBatcher, type MicroBatcher, type MicroBatcherOptions } from './micro-batcher.ts';
 export {
   closeRedis,
   connectRedis,

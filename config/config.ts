@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import type { CacheSettings } from '../cache/index.ts';
 import type { HedgeSettings, ResilienceSettings } from '../router/index.ts';
 import { readHotkeyFile } from './hotkey-file.ts';
 import { DEFAULT_PROFILES_PATH } from './profiles.ts';
@@ -13,6 +14,9 @@ export const LOCALNET_HOTKEY = '//taogate';
 
 /** The model shipped in the repo (models/README.md says how it was made); absent means blended weights. */
 export const DEFAULT_RERANKER_MODEL_PATH = new URL('../models/reranker.onnx', import.meta.url).pathname;
+
+/** The named pipelines shipped in the repo (localnet examples). */
+export const DEFAULT_PIPELINES_PATH = new URL('./pipelines.yaml', import.meta.url).pathname;
 
 const booleanText = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -32,6 +36,8 @@ const env = z.object({
   /** A bittensor wallet hotkey file, or a file holding the mnemonic or seed; instead of TAOGATE_HOTKEY. */
   TAOGATE_HOTKEY_FILE: z.string().min(1).optional(),
   TAOGATE_PROFILES: z.string().min(1).default(DEFAULT_PROFILES_PATH),
+  /** Named pipelines (JSON or YAML), callable as `pipeline/<name>`; `off` for none. */
+  TAOGATE_PIPELINES: z.string().min(1).default(DEFAULT_PIPELINES_PATH),
   TAOGATE_SNAPSHOT_DIR: z.string().min(1).default('.taogate'),
   /** Re-read the metagraph this often; by default each subnet once per tempo. */
   TAOGATE_CHAIN_REFRESH_MS: z.coerce.number().int().min(100).max(3_600_000).optional(),
@@ -86,6 +92,29 @@ const env = z.object({
     .string()
     .regex(/^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL')
     .optional(),
+  /** The response cache, coalescing of identical requests and micro-batching (`off` to ask upstream every time). */
+  TAOGATE_CACHE: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .transform((v) => v === 'on' || v === 'true' || v === '1')
+    .default(true),
+  TAOGATE_CACHE_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(64 * 1024 * 1024 * 1024)
+    .default(64 * 1024 * 1024),
+  /** How long a cacheable answer is kept, unless its subnet profile sets `cacheTtlSeconds`. */
+  TAOGATE_CACHE_TTL_MS: z.coerce.number().int().min(0).max(604_800_000).default(300_000),
+  /** Longest wait for one cache command to Redis; past it the request goes on without Redis. */
+  TAOGATE_CACHE_REDIS_TIMEOUT_MS: z.coerce.number().int().min(1).max(10_000).default(100),
+  /** Lifetime of a replica's coalescing lock past its last renewal (a crashed leader is replaced after it). */
+  TAOGATE_CACHE_LOCK_MS: z.coerce.number().int().min(100).max(60_000).default(3000),
+  /** Namespace of the cache's Redis keys and channel. */
+  TAOGATE_CACHE_PREFIX: z.string().min(1).max(200).default('taogate:cache:'),
+  /** How long an embeddings request waits for others to share an upstream call with (0: same tick only). */
+  TAOGATE_CACHE_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(5),
+  /** Most texts in one batched upstream call, below the subnet profile's own limit. */
+  TAOGATE_CACHE_BATCH_MAX_INPUTS: z.coerce.number().int().min(1).max(65_536).default(256),
   TAOGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
 
@@ -97,6 +126,8 @@ export interface GatewayConfig {
   chainUrl: string | undefined;
   hotkeySecret: string;
   profilesPath: string;
+  /** Named pipelines file; undefined when off. */
+  pipelinesPath: string | undefined;
   /** Unset on localnet, whose miners get new ports every run. */
   snapshotPath: string | undefined;
   chainRefreshMs: number | undefined;
@@ -113,6 +144,7 @@ export interface GatewayConfig {
   dendriteIp: string;
   /** Shared Redis; undefined when unset. */
   redisUrl: string | undefined;
+  cache: CacheSettings;
   reranker: {
     /** Undefined when disabled. */
     modelPath: string | undefined;
@@ -176,6 +208,7 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
       chainUrl,
       hotkeySecret: hotkeySecret ?? LOCALNET_HOTKEY,
       profilesPath: v.TAOGATE_PROFILES,
+      pipelinesPath: v.TAOGATE_PIPELINES === 'off' ? undefined : v.TAOGATE_PIPELINES,
       snapshotPath: localnet ? undefined : `${v.TAOGATE_SNAPSHOT_DIR}/metagraph-${snapshotName}.json`,
       chainRefreshMs: v.TAOGATE_CHAIN_REFRESH_MS,
       deadlineMs: v.TAOGATE_DEADLINE_MS,
@@ -212,6 +245,16 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
       allowPrivateAxons: v.TAOGATE_ALLOW_PRIVATE_AXONS,
       dendriteIp: v.TAOGATE_DENDRITE_IP,
       redisUrl: v.TAOGATE_REDIS_URL,
+      cache: {
+        enabled: v.TAOGATE_CACHE,
+        maxBytes: v.TAOGATE_CACHE_MAX_BYTES,
+        ttlMs: v.TAOGATE_CACHE_TTL_MS,
+        redisTimeoutMs: v.TAOGATE_CACHE_REDIS_TIMEOUT_MS,
+        lockMs: v.TAOGATE_CACHE_LOCK_MS,
+        prefix: v.TAOGATE_CACHE_PREFIX,
+        batchWindowMs: v.TAOGATE_CACHE_BATCH_WINDOW_MS,
+        batchMaxInputs: v.TAOGATE_CACHE_BATCH_MAX_INPUTS,
+      },
       reranker: {
         modelPath: v.TAOGATE_RERANKER_MODEL === 'off' ? undefined : v.TAOGATE_RERANKER_MODEL,
         tracesPath: v.TAOGATE_RERANKER_TRACES,

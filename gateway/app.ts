@@ -2,6 +2,7 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
+import type { GatewayCache } from '../cache/index.ts';
 import type { MetagraphSource } from '../chain/index.ts';
 import type { SubnetProfile } from '../config/index.ts';
 import type { ChatRouter, RoutableModel } from '../router/index.ts';
@@ -21,6 +22,7 @@ export interface GatewayDeps {
   source: MetagraphSource;
   logger: Logger;
   metrics: GatewayMetrics;
+  cache: GatewayCache;
   deadlineMs: number;
   maxBodyBytes: number;
 }
@@ -64,6 +66,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
     const snapshot = deps.source.current();
     return snapshot ? c.json({ status: 'ready', block: snapshot.block }) : c.json({ status: 'loading' }, 503);
   });
+  app.get('/v1/cache', (c) => c.json(deps.cache.stats()));
   app.get('/v1/subnets', subnets.list);
   app.get('/v1/subnets/:netuid{[0-9]+}', subnets.one);
   app.get('/v1/models', listModelsHandler(deps.catalog));

@@ -2,15 +2,10 @@ import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { ChatRequest } from '../adapters/index.ts';
-import {
-  type ChatRouter,
-  type FannedOut,
-  ModelNotFound,
-  type RoutableModel,
-  type RoutedWithFallback,
-  routeWithFallback,
-} from '../router/index.ts';
-import { toHttpError } from './errors.ts';
+import { type CachedRouted, cachePolicyOf, type GatewayCache, routeThroughCache } from '../cache/index.ts';
+import { type ChatRouter, type FannedOut, ModelNotFound, type RoutableModel } from '../router/index.ts';
+import { invalidRequest, toHttpError } from './errors.ts';
+import type { Drain } from './drain.ts';
 import { fanoutOf, type generationFields } from './generation-schema.ts';
 import { parseJsonBody } from './request-body.ts';
 import { type ResponseShape, usageOf } from './response-shapes.ts';
@@ -21,6 +16,9 @@ export interface GenerationRouteDeps {
   router: ChatRouter;
   deadlineMs: number;
   logger: Logger;
+  drain: Pick<Drain, 'cut'>;
+  /** Response cache and coalescing; requests go straight upstream without it. */
+  cache?: GatewayCache;
 }
 
 type GenerationBody = z.infer<z.ZodObject<typeof generationFields>>;
@@ -41,6 +39,7 @@ export function generationHandler<Body extends GenerationBody>(
   endpoint: GenerationEndpoint<Body>,
 ) {
   return async (c: Context) => {
+    c.header('x-taogate-cache', 'bypass');
     const parsed = await parseJsonBody(c, endpoint.schema);
     if (!parsed.ok) return c.json(parsed.error.body, parsed.error.status);
     const body = parsed.value;
@@ -52,7 +51,22 @@ export function generationHandler<Body extends GenerationBody>(
     const fanout = fanoutOf(c.req.header('x-taogate-fanout'), body, deps.router.maxFanout);
     if (!fanout.ok) return c.json(fanout.error.body, fanout.error.status);
     const request = endpoint.toChatRequest(body);
-    const routeOptions = { signal: c.req.raw.signal, deadlineMs: deps.deadlineMs };
+    const cachePolicy = cachePolicyOf({
+      header: c.req.header('x-taogate-cache'),
+      optIn: body.taogate?.cache,
+      cacheControl: c.req.header('cache-control'),
+      deterministic: request.temperature === 0,
+    });
+    if (!cachePolicy.ok) {
+      const error = invalidRequest(cachePolicy.message, cachePolicy.param, 'invalid_value');
+      return c.json(error.body, error.status);
+    }
+    const routeOptions = {
+      // Past the drain timeout on shutdown, upstream calls stop (and release what they hold) too.
+      signal: AbortSignal.any([c.req.raw.signal, deps.drain.cut]),
+      deadlineMs: deps.deadlineMs,
+      whole: body.stream !== true,
+    };
     const started = performance.now();
 
     if (fanout.fanout > 1) {
@@ -70,12 +84,20 @@ export function generationHandler<Body extends GenerationBody>(
       return c.json(endpoint.shape.complete(endpoint.shape.newId(), model.id, best.text, usage));
     }
 
-    let routed: RoutedWithFallback;
+    let routed: CachedRouted;
     try {
-      routed = await routeWithFallback(deps.router, deps.catalog, model, request, routeOptions);
+      routed = await routeThroughCache(deps.cache, cachePolicy.policy, {
+        router: deps.router,
+        catalog: deps.catalog,
+        model,
+        request,
+        options: routeOptions,
+      });
     } catch (error) {
       return routingFailed(c, deps, model, error);
     }
+    c.header('x-taogate-cache', routed.cache);
+    if (routed.coalesced) c.header('x-taogate-coalesced', '1');
     if (routed.servedBy !== model) c.header('x-taogate-fallback', routed.servedBy.id);
     c.header('x-taogate-miner', minerName(routed.miner));
     c.header('x-taogate-attempts', String(routed.attempts));

@@ -17,7 +17,13 @@ export const generationFields = {
   n: z.literal(1, { error: 'only n=1 is supported' }).nullish(),
   user: z.string().optional(),
   /** taogate's own options, beside OpenAI's (the SDKs send them through `extra_body`). */
-  taogate: z.object({ fanout: z.int().min(1).max(MAX_FANOUT).optional() }).nullish(),
+  taogate: z
+    .object({
+      fanout: z.int().min(1).max(MAX_FANOUT).optional(),
+      /** Opt this request in to (or out of) the response cache, like `x-taogate-cache: on|off`. */
+      cache: z.boolean().optional(),
+    })
+    .nullish(),
 };
 
 type GenerationBody = z.infer<z.ZodObject<typeof generationFields>>;

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { Agent } from 'undici';
 import { type ChatAdapter, createEpistulaAdapter, createSynapseAdapter } from '../adapters/index.ts';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
+import { createGatewayCache } from '../cache/index.ts';
 import { createChainSource, type MetagraphSource } from '../chain/index.ts';
 import { type GatewayConfig, loadProfiles, type SubnetProfile } from '../config/index.ts';
 import { buildCatalog, createChatRouter, createMinerRanking } from '../router/index.ts';
@@ -63,13 +64,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         'refusing to dial axon',
       ),
   });
+  const metrics = createGatewayMetrics();
+  const cache = createGatewayCache({
+    settings: config.cache,
+    redisUrl: config.redisUrl,
+    logger: logger.child({ module: 'cache' }),
+    metrics,
+  });
+  await cache.connected();
   const app = createGatewayApp({
     catalog: buildCatalog(profiles),
     profiles,
     router,
     source,
     logger,
-    metrics: createGatewayMetrics(),
+    metrics,
+    cache,
     deadlineMs: config.deadlineMs,
     maxBodyBytes: config.maxBodyBytes,
   });
@@ -80,7 +90,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     source,
     async close(drainMs = 0) {
       await server.close(drainMs);
-      await Promise.all([source.close(), dispatcher.close(), ranking.close()]);
+      await Promise.all([source.close(), dispatcher.close(), ranking.close(), cache.close()]);
     },
   };
 }

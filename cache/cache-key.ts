@@ -1,0 +1,24 @@
+import { createHash } from 'node:crypto';
+
+/**
+ * A cache key for a request, from what decides its answer only: callers pass the normalised request
+ * (model, messages or input, sampling parameters), never transport details such as `stream` or `user`.
+ * Object keys are sorted and undefined values dropped, so two clients spelling the same request in a
+ * different order share one entry.
+ */
+export function cacheKeyOf(kind: string, request: unknown): string {
+  return createHash('sha256').update(kind).update('\0').update(canonicalJson(request)).digest('base64url');
+}
+
+/** JSON with object keys in sorted order; undefined members are left out, as JSON.stringify does. */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item ?? null)).join(',')}]`;
+  const members: string[] = [];
+  for (const key of Object.keys(value).sort()) {
+    const member = (value as Record<string, unknown>)[key];
+    if (member === undefined) continue;
+    members.push(`${JSON.stringify(key)}:${canonicalJson(member)}`);
+  }
+  return `{${members.join(',')}}`;
+}
