@@ -5,7 +5,6 @@ import type { ChatRequest } from '../adapters/index.ts';
 import { type CachedRouted, cachePolicyOf, type GatewayCache, routeThroughCache } from '../cache/index.ts';
 import { type ChatRouter, type FannedOut, ModelNotFound, type RoutableModel } from '../router/index.ts';
 import { invalidRequest, toHttpError } from './errors.ts';
-import type { Drain } from './drain.ts';
 import { fanoutOf, type generationFields } from './generation-schema.ts';
 import { parseJsonBody } from './request-body.ts';
 import { type ResponseShape, usageOf } from './response-shapes.ts';
@@ -16,7 +15,6 @@ export interface GenerationRouteDeps {
   router: ChatRouter;
   deadlineMs: number;
   logger: Logger;
-  drain: Pick<Drain, 'cut'>;
   /** Response cache and coalescing; requests go straight upstream without it. */
   cache?: GatewayCache;
 }
@@ -62,8 +60,7 @@ export function generationHandler<Body extends GenerationBody>(
       return c.json(error.body, error.status);
     }
     const routeOptions = {
-      // Past the drain timeout on shutdown, upstream calls stop (and release what they hold) too.
-      signal: AbortSignal.any([c.req.raw.signal, deps.drain.cut]),
+      signal: c.req.raw.signal,
       deadlineMs: deps.deadlineMs,
       whole: body.stream !== true,
     };
