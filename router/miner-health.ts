@@ -56,6 +56,9 @@ interface MinerRecord {
   lastFailureAt: number | undefined;
 }
 
+/** First chunks later than this many subnet medians are labelled bad in reranker traces. */
+const SLOW_ANSWER_FACTOR = 3;
+
 /**
  * choose() does not see the request (route-chat owns it), so request features are constant for now; in a
  * linear model they shift every candidate's logit alike and so never change the ranking.
@@ -153,6 +156,15 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
     };
   }
 
+  /**
+   * A trace's label: an answer far slower than the subnet's median is as bad for the caller's tail latency as
+   * a failure (it is what a hedge exists to cut), so the reranker learns to avoid slow miners, not just broken ones.
+   */
+  function answeredInTime(netuid: number, firstChunkMs: number): 0 | 1 {
+    const median = medianLatencies.get(netuid);
+    return median === undefined || firstChunkMs <= SLOW_ANSWER_FACTOR * median ? 1 : 0;
+  }
+
   function changed(netuid: number): void {
     versions.set(netuid, (versions.get(netuid) ?? 0) + 1);
   }
@@ -213,7 +225,7 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
         record.latencyP95Ms = record.stats.latencyP95Ms();
         record.breaker.onSuccess(permit);
         changed(miner.netuid);
-        if (traceRow) ranking?.traces?.record(traceRow, 0, 1);
+        if (traceRow) ranking?.traces?.record(traceRow, 0, answeredInTime(miner.netuid, firstChunkMs));
       },
       failed(error) {
         const now = clock();
