@@ -9,9 +9,11 @@ import type { ChatRouter, RoutableModel } from '../router/index.ts';
 import type { GatewayMetrics } from '../telemetry/index.ts';
 import { chatCompletionRequest, toChatRequest } from './chat-schema.ts';
 import { completionRequest, completionToChatRequest } from './completion-schema.ts';
+import type { Drain } from './drain.ts';
 import { httpError, toHttpError } from './errors.ts';
 import { generationHandler } from './generation-route.ts';
 import { listModelsHandler } from './models-route.ts';
+import { checkReadiness, type ReadinessCheck } from './readiness.ts';
 import { chatCompletionShape, textCompletionShape } from './response-shapes.ts';
 import { subnetsHandlers } from './subnets-route.ts';
 
@@ -25,6 +27,10 @@ export interface GatewayDeps {
   cache: GatewayCache;
   deadlineMs: number;
   maxBodyBytes: number;
+  /** Stores register here as they are built; `/readyz` reports each by name. */
+  readinessChecks: ReadinessCheck[];
+  /** Graceful shutdown: counts requests and streams in flight, and cuts them when the drain time is up. */
+  drain: Drain;
 }
 
 /** The HTTP surface: OpenAI's routes, errors in OpenAI's shape, never a stack trace. */
@@ -45,6 +51,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
 
   const subnets = subnetsHandlers(deps);
 
+  app.use('/v1/*', deps.drain.middleware);
   // Every API answer is counted and timed per route, status and the subnet that answered (its miner header).
   app.use('/v1/*', async (c, next) => {
     const started = performance.now();
@@ -61,10 +68,16 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
     c.body(await deps.metrics.render(), 200, { 'content-type': deps.metrics.contentType }),
   );
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
-  // Ready once a metagraph is loaded (from the chain or the snapshot on disk): before that nothing routes.
-  app.get('/readyz', (c) => {
+  // Ready once a metagraph is loaded (from the chain or the snapshot on disk: before that nothing routes)
+  // and every registered store answers; not ready while draining, so load balancers stop sending.
+  app.get('/readyz', async (c) => {
     const snapshot = deps.source.current();
-    return snapshot ? c.json({ status: 'ready', block: snapshot.block }) : c.json({ status: 'loading' }, 503);
+    const stores = await checkReadiness(deps.readinessChecks);
+    const checks = { metagraph: snapshot !== undefined, ...stores.checks };
+    if (deps.drain.draining) return c.json({ status: 'draining', checks }, 503);
+    if (!snapshot || !stores.ready)
+      return c.json({ status: snapshot ? 'not_ready' : 'loading', checks }, 503);
+    return c.json({ status: 'ready', block: snapshot.block, checks });
   });
   app.get('/v1/cache', (c) => c.json(deps.cache.stats()));
   app.get('/v1/subnets', subnets.list);

@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import type { ChatRequest } from '../adapters/index.ts';
 import { type CachedRouted, cachePolicyOf, type GatewayCache, routeThroughCache } from '../cache/index.ts';
 import { type ChatRouter, type FannedOut, ModelNotFound, type RoutableModel } from '../router/index.ts';
+import type { Drain } from './drain.ts';
 import { invalidRequest, toHttpError } from './errors.ts';
 import { fanoutOf, type generationFields } from './generation-schema.ts';
 import { parseJsonBody } from './request-body.ts';
@@ -15,6 +16,7 @@ export interface GenerationRouteDeps {
   router: ChatRouter;
   deadlineMs: number;
   logger: Logger;
+  drain: Pick<Drain, 'cut'>;
   /** Response cache and coalescing; requests go straight upstream without it. */
   cache?: GatewayCache;
 }
@@ -60,7 +62,8 @@ export function generationHandler<Body extends GenerationBody>(
       return c.json(error.body, error.status);
     }
     const routeOptions = {
-      signal: c.req.raw.signal,
+      // Past the drain timeout on shutdown, upstream calls stop (and release what they hold) too.
+      signal: AbortSignal.any([c.req.raw.signal, deps.drain.cut]),
       deadlineMs: deps.deadlineMs,
       whole: body.stream !== true,
     };

@@ -6,11 +6,15 @@ import type { Hono } from 'hono';
 export interface RunningServer {
   url: string;
   /**
-   * Stops accepting connections, lets requests and streams in flight finish for up to `drainMs`, then cuts
-   * whatever is left.
+   * Stops accepting connections, lets requests and streams in flight finish for up to `drainMs`, then calls
+   * `onDrainTimeout` (the gateway ends what is left in its own words) and cuts connections still open
+   * after a short grace.
    */
-  close(drainMs?: number): Promise<void>;
+  close(drainMs?: number, onDrainTimeout?: () => void): Promise<void>;
 }
+
+/** Time for error events and 503s written at the drain timeout to reach clients before sockets are cut. */
+const CUT_GRACE_MS = 1000;
 
 /** Serves a Hono app on node:http; resolves once it listens. */
 export async function listen(app: Hono, port: number, hostname: string): Promise<RunningServer> {
@@ -21,16 +25,21 @@ export async function listen(app: Hono, port: number, hostname: string): Promise
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
   return {
     url: `http://${host}:${address.port}`,
-    async close(drainMs = 0) {
+    async close(drainMs = 0, onDrainTimeout) {
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       if (!('closeAllConnections' in server)) return closed;
       // Kept-alive connections hold close() open once their request is answered: sweep them as they go idle.
       const sweep = setInterval(() => server.closeIdleConnections(), 25);
-      const deadline = setTimeout(() => server.closeAllConnections(), drainMs);
+      let cut: NodeJS.Timeout | undefined;
+      const deadline = setTimeout(() => {
+        onDrainTimeout?.();
+        cut = setTimeout(() => server.closeAllConnections(), onDrainTimeout ? CUT_GRACE_MS : 0);
+      }, drainMs);
       server.closeIdleConnections();
       await closed;
       clearInterval(sweep);
       clearTimeout(deadline);
+      clearTimeout(cut);
     },
   };
 }

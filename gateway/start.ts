@@ -8,6 +8,8 @@ import { type GatewayConfig, loadProfiles, type SubnetProfile } from '../config/
 import { buildCatalog, createChatRouter, createMinerRanking } from '../router/index.ts';
 import { createGatewayMetrics } from '../telemetry/index.ts';
 import { createGatewayApp } from './app.ts';
+import { createDrain } from './drain.ts';
+import type { ReadinessCheck } from './readiness.ts';
 import { listen } from './server.ts';
 
 export interface Gateway {
@@ -18,11 +20,16 @@ export interface Gateway {
   close(drainMs?: number): Promise<void>;
 }
 
+const SETTLE_AFTER_CUT_MS = 2000;
+
 /** Wires config → chain reader → adapters → router → HTTP, and starts listening. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {
   if (!config.chainUrl) throw new Error('no chain URL: start localnet first, or set TAOGATE_NETWORK');
   const profiles = loadProfiles(config.profilesPath);
   const hotkey = await hotkeyFromSecret(config.hotkeySecret);
+  // Stores (ledger, Redis) push a check here as they are built; /readyz reports each by name.
+  const readinessChecks: ReadinessCheck[] = [];
+  const drain = createDrain();
   const source = createChainSource({
     url: config.chainUrl,
     snapshotPath: config.snapshotPath,
@@ -82,6 +89,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     cache,
     deadlineMs: config.deadlineMs,
     maxBodyBytes: config.maxBodyBytes,
+    readinessChecks,
+    drain,
   });
   const server = await listen(app, config.port, config.host);
   return {
@@ -89,7 +98,11 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     hotkey: hotkey.ss58,
     source,
     async close(drainMs = 0) {
-      await server.close(drainMs);
+      drain.begin();
+      await server.close(drainMs, () => drain.cutNow());
+      // Handlers cut at the drain timeout may still be settling their reservations: let them, briefly,
+      // before the stores close under them.
+      await drain.settled(SETTLE_AFTER_CUT_MS);
       await Promise.all([source.close(), dispatcher.close(), ranking.close(), cache.close()]);
     },
   };

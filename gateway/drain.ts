@@ -1,0 +1,153 @@
+import type { MiddlewareHandler } from 'hono';
+import { httpError } from './errors.ts';
+
+/** The reason requests still in flight are cut: the drain timeout passed while the gateway shut down. */
+export class GatewayShuttingDown extends Error {
+  readonly code = 'server_shutting_down';
+  constructor() {
+    super('The gateway is shutting down; retry the request');
+    this.name = 'GatewayShuttingDown';
+  }
+}
+
+/**
+ * Graceful shutdown as the requests see it: `begin()` when the gateway stops accepting (readiness turns
+ * 503), `cutNow()` when the drain timeout passes: handlers' `cut` signal aborts their upstream calls,
+ * streams still open get an OpenAI-shaped error event and end, unanswered requests get a 503 to retry.
+ */
+export interface Drain {
+  readonly draining: boolean;
+  readonly cut: AbortSignal;
+  /** Requests being handled plus streams still being written. */
+  readonly inFlight: number;
+  begin(): void;
+  cutNow(): void;
+  /** Resolves once nothing is in flight, or after `timeoutMs`, whichever is first. */
+  settled(timeoutMs: number): Promise<void>;
+  /** Counts requests and streams, and ends them as above once cut. Mount it on the API routes. */
+  middleware: MiddlewareHandler;
+}
+
+const shuttingDown = httpError(
+  503,
+  new GatewayShuttingDown().message,
+  'server_error',
+  'server_shutting_down',
+);
+const SHUTTING_DOWN_EVENT = new TextEncoder().encode(`data: ${JSON.stringify(shuttingDown.body)}\n\n`);
+
+export function createDrain(): Drain {
+  const controller = new AbortController();
+  let draining = false;
+  let inFlight = 0;
+  const idle: (() => void)[] = [];
+  const started = () => {
+    inFlight++;
+  };
+  const ended = () => {
+    inFlight--;
+    if (inFlight === 0) for (const resolve of idle.splice(0)) resolve();
+  };
+
+  const middleware: MiddlewareHandler = async (c, next) => {
+    started();
+    let streaming = false;
+    try {
+      await next();
+      // A handler cut mid-route answers with whatever its aborted call threw; tell the client to retry.
+      if (controller.signal.aborted && c.res.status >= 500 && !isEventStream(c.res)) {
+        c.res = c.json(shuttingDown.body, 503, { 'retry-after': '1' });
+      }
+      const body = c.res.body;
+      if (body && isEventStream(c.res)) {
+        streaming = true;
+        c.res = new Response(endStreamOnCut(body, controller.signal, ended), c.res);
+      }
+    } finally {
+      if (!streaming) ended();
+    }
+  };
+
+  return {
+    get draining() {
+      return draining;
+    },
+    cut: controller.signal,
+    get inFlight() {
+      return inFlight;
+    },
+    begin() {
+      draining = true;
+    },
+    cutNow() {
+      draining = true;
+      if (!controller.signal.aborted) controller.abort(new GatewayShuttingDown());
+    },
+    async settled(timeoutMs) {
+      if (inFlight === 0) return;
+      let timer: NodeJS.Timeout | undefined;
+      await new Promise<void>((resolve) => {
+        idle.push(resolve);
+        timer = setTimeout(resolve, timeoutMs);
+      });
+      clearTimeout(timer);
+    },
+    middleware,
+  };
+}
+
+function isEventStream(response: Response): boolean {
+  return response.headers.get('content-type')?.startsWith('text/event-stream') === true;
+}
+
+/**
+ * Passes an SSE body through until `cut` aborts; then the client gets one error event (the way OpenAI
+ * reports a failure once headers are sent) and the end of the stream, and the handler's stream is cancelled.
+ * The handler writes whole events per chunk, so the error never lands inside another event.
+ */
+function endStreamOnCut(
+  body: ReadableStream<Uint8Array>,
+  cut: AbortSignal,
+  onEnd: () => void,
+): ReadableStream<Uint8Array> {
+  const reader = body.getReader();
+  let open = true;
+  let onCut = () => {};
+  const finish = () => {
+    if (!open) return;
+    open = false;
+    cut.removeEventListener('abort', onCut);
+    onEnd();
+  };
+  return new ReadableStream<Uint8Array>({
+    start(stream) {
+      onCut = () => {
+        if (!open) return;
+        stream.enqueue(SHUTTING_DOWN_EVENT);
+        stream.close();
+        finish();
+        reader.cancel(cut.reason).catch(() => {});
+      };
+      if (cut.aborted) onCut();
+      else cut.addEventListener('abort', onCut, { once: true });
+    },
+    async pull(stream) {
+      let chunk: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        if (open) stream.error(error);
+        return finish();
+      }
+      if (!open) return;
+      if (chunk.done) {
+        stream.close();
+        finish();
+      } else stream.enqueue(chunk.value);
+    },
+    cancel(reason) {
+      finish();
+      return reader.cancel(reason);
+    },
+  });
+}

@@ -1,0 +1,145 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { hotkeyFromSecret } from '../bittensor/index.ts';
+import { LOCALNET_HOTKEY, loadProfiles } from '../config/index.ts';
+import { type Localnet, startLocalnet } from '../localnet/index.ts';
+import { type GatewayProcess, spawnGateway } from './gateway-process.ts';
+
+const STREAMS = 50;
+
+interface StreamOutcome {
+  text: string;
+  done: boolean;
+  /** The `error` object of an error event, if the stream ended with one. */
+  error: { code: string | null; type: string } | undefined;
+  /** Anything that was not a well-formed `data:` event. */
+  malformed: string[];
+  endedAt: number;
+}
+
+/** Reads one chat stream to its end, as raw SSE events, after `started` is told the first chunk came. */
+async function readStream(baseUrl: string, prompt: string, started: () => void): Promise<StreamOutcome> {
+  const response = await fetch(`${baseUrl}/v1/chat/completions`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({
+      model: 'sn1/apex-chat',
+      messages: [{ role: 'user', content: prompt }],
+      stream: true,
+    }),
+  });
+  expect(response.status).toBe(200);
+  const outcome: StreamOutcome = { text: '', done: false, error: undefined, malformed: [], endedAt: 0 };
+  let buffer = '';
+  let first = true;
+  const decoder = new TextDecoder();
+  for await (const bytes of response.body!) {
+    buffer += decoder.decode(bytes, { stream: true });
+    let end = buffer.indexOf('\n\n');
+    while (end >= 0) {
+      const event = buffer.slice(0, end);
+      buffer = buffer.slice(end + 2);
+      end = buffer.indexOf('\n\n');
+      if (!event.startsWith('data: ')) outcome.malformed.push(event);
+      else if (event === 'data: [DONE]') outcome.done = true;
+      else {
+        const data = JSON.parse(event.slice(6)) as {
+          error?: StreamOutcome['error'];
+          choices?: { delta: { content?: string } }[];
+        };
+        if (data.error) outcome.error = data.error;
+        outcome.text += data.choices?.[0]?.delta.content ?? '';
+      }
+      if (first) {
+        first = false;
+        started();
+      }
+    }
+  }
+  if (buffer.trim()) outcome.malformed.push(buffer);
+  outcome.endedAt = Date.now();
+  return outcome;
+}
+
+/** Opens `STREAMS` streams: `underway` resolves once each has had its first event, `outcomes` at their ends. */
+function openStreams(gateway: GatewayProcess, words: number) {
+  let started = 0;
+  let allStarted = () => {};
+  const underway = new Promise<void>((resolve) => {
+    allStarted = resolve;
+  });
+  const outcomes = Promise.all(
+    Array.from({ length: STREAMS }, async (_, i) => {
+      const prompt = `stream ${i} ${Array.from({ length: words }, (_, w) => `w${w}`).join(' ')}`;
+      const outcome = await readStream(gateway.url, prompt, () => {
+        if (++started === STREAMS) allStarted();
+      });
+      return { prompt, outcome };
+    }),
+  );
+  return { underway, outcomes };
+}
+
+describe('SIGTERM with streams in flight (a gateway process)', () => {
+  let localnet: Localnet;
+
+  beforeAll(async () => {
+    const validator = await hotkeyFromSecret(LOCALNET_HOTKEY);
+    // sn1 miners stream one word every 30 ms.
+    localnet = await startLocalnet({
+      profiles: loadProfiles(),
+      validatorHotkey: validator.ss58,
+      blockMs: 200,
+      behaviour: (netuid) => (netuid === 1 ? { chunkDelayMs: 30 } : undefined),
+    });
+  });
+  afterAll(() => localnet.close());
+
+  it('finishes all 50 streams before exiting, and refuses new connections meanwhile', async () => {
+    const gateway = await spawnGateway({ chainUrl: localnet.chain.url, env: { TAOGATE_DRAIN_MS: '10000' } });
+    const streams = openStreams(gateway, 20);
+    await streams.underway;
+    gateway.child.kill('SIGTERM');
+    const sentAt = Date.now();
+    const late = await new Promise((resolve) => setTimeout(resolve, 100))
+      .then(() => fetch(`${gateway.url}/v1/models`))
+      .then(
+        () => 'answered',
+        () => 'refused',
+      );
+    const results = await streams.outcomes;
+    const exit = await gateway.exited;
+    const exitedAt = Date.now();
+
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(late).toBe('refused');
+    for (const { prompt, outcome } of results) {
+      expect(outcome).toMatchObject({ done: true, error: undefined, malformed: [] });
+      expect(outcome.text).toMatch(new RegExp(`^sn1 miner \\d heard: ${prompt}$`));
+      expect(outcome.endedAt).toBeLessThanOrEqual(exitedAt);
+    }
+    // The streams took their time (20+ words at 30 ms) and the process waited for them.
+    expect(exitedAt - sentAt).toBeGreaterThan(300);
+  });
+
+  it('past the drain timeout, ends every unfinished stream with an error event, then exits', async () => {
+    const gateway = await spawnGateway({ chainUrl: localnet.chain.url, env: { TAOGATE_DRAIN_MS: '300' } });
+    // 150 words at 30 ms: each stream would need 4.5 s, far past the 300 ms drain.
+    const streams = openStreams(gateway, 150);
+    await streams.underway;
+    gateway.child.kill('SIGTERM');
+    const sentAt = Date.now();
+    const results = await streams.outcomes;
+    const exit = await gateway.exited;
+    const exitedAt = Date.now();
+
+    expect(exit).toEqual({ code: 0, signal: null });
+    for (const { outcome } of results) {
+      expect(outcome.malformed).toEqual([]);
+      expect(outcome.done).toBe(false);
+      expect(outcome.error).toMatchObject({ type: 'server_error', code: 'server_shutting_down' });
+      expect(outcome.text.length).toBeGreaterThan(0);
+      expect(outcome.endedAt).toBeLessThanOrEqual(exitedAt);
+    }
+    expect(exitedAt - sentAt).toBeLessThan(4000);
+  });
+});
