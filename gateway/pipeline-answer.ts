@@ -1,0 +1,86 @@
+import type { Context } from 'hono';
+import { streamSSE } from 'hono/streaming';
+import type { Logger } from 'pino';
+import type { PipelineRun, PipelineStepFailed } from '../router/pipelines/index.ts';
+import { pipelineFailure, pipelineUsage, serverTiming, stepSummaries } from './pipeline-report.ts';
+import type { ResponseShape } from './response-shapes.ts';
+
+export interface PipelineAnswerOptions {
+  shape: ResponseShape;
+  /** The model the body names: `pipeline/<name>`, or the pipeline's name on the run endpoint. */
+  model: string;
+  stream: boolean;
+  includeUsage: boolean;
+  /** Report each step's output (always on the run endpoint; on failure when the client asked). */
+  withOutputs: boolean;
+  partialResults: boolean;
+  logger: Logger;
+}
+
+/**
+ * Writes a pipeline's answer in an endpoint's shape, with `taogate.steps` beside it: whole once every step
+ * has finished, or streaming the output step as it answers. A failure before the first byte is an HTTP
+ * error naming the step; after it, an error event as OpenAI sends mid-stream.
+ */
+export async function writePipelineAnswer(
+  c: Context,
+  run: PipelineRun,
+  options: PipelineAnswerOptions,
+): Promise<Response> {
+  const { shape, model } = options;
+  if (!options.stream) {
+    const failure = await run.finished;
+    if (failure) return failed(c, run, failure, options);
+    const steps = stepSummaries(run, options.withOutputs);
+    c.header('server-timing', serverTiming(run, { name: 'pipeline', ms: run.elapsedMs() }));
+    const answer = shape.complete(shape.newId(), model, run.output.text, pipelineUsage(steps)) as object;
+    return c.json({ ...answer, taogate: { steps } });
+  }
+
+  const reader = run.output.stream()[Symbol.asyncIterator]();
+  let first: IteratorResult<string>;
+  try {
+    first = await reader.next();
+  } catch {
+    return failed(c, run, (await run.finished)!, options);
+  }
+  c.header('server-timing', serverTiming(run, { name: 'ttfb', ms: run.elapsedMs() }));
+  return streamSSE(c, async (sse) => {
+    const id = shape.newId();
+    const created = Math.floor(Date.now() / 1000);
+    const send = (data: unknown) => sse.writeSSE({ data: JSON.stringify(data) });
+    const opening = shape.opening(id, model, created);
+    if (opening !== undefined) await send(opening);
+    try {
+      for (let next = first; !next.done; next = await reader.next()) {
+        if (sse.aborted) return;
+        await send(shape.delta(id, model, created, next.value));
+      }
+    } catch {
+      // The run's failure is reported below, once every step has stopped.
+    }
+    const failure = await run.finished;
+    if (failure) {
+      await send(pipelineFailure(failure, run, options.partialResults).body);
+      return;
+    }
+    const steps = stepSummaries(run, options.withOutputs);
+    await send({ ...(shape.closing(id, model, created) as object), taogate: { steps } });
+    if (options.includeUsage) await send(shape.usage(id, model, created, pipelineUsage(steps)));
+    await sse.writeSSE({ data: '[DONE]' });
+  });
+}
+
+function failed(
+  c: Context,
+  run: PipelineRun,
+  failure: PipelineStepFailed,
+  options: PipelineAnswerOptions,
+): Response {
+  const error = pipelineFailure(failure, run, options.partialResults);
+  if (error.status >= 500) {
+    options.logger.warn({ err: failure.cause, step: failure.step, model: options.model }, 'pipeline failed');
+  }
+  c.header('server-timing', serverTiming(run, { name: 'pipeline', ms: run.elapsedMs() }));
+  return c.json(error.body, error.status, error.headers);
+}

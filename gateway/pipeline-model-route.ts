@@ -1,0 +1,101 @@
+import type { Context } from 'hono';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { ChatRequest } from '../adapters/index.ts';
+import { ModelNotFound } from '../router/index.ts';
+import { PIPELINE_MODEL_PREFIX, type Pipeline, startPipeline } from '../router/pipelines/index.ts';
+import { invalidRequest, toHttpError } from './errors.ts';
+import type { generationFields } from './generation-schema.ts';
+import { writePipelineAnswer } from './pipeline-answer.ts';
+import { routedStepModels, type StepModelDeps } from './pipeline-step-models.ts';
+import type { ResponseShape } from './response-shapes.ts';
+
+export interface PipelineModelRouteDeps extends StepModelDeps {
+  /** Named pipelines from the pipelines file; none when unset. */
+  pipelines?: ReadonlyMap<string, Pipeline>;
+  deadlineMs: number;
+  logger: Logger;
+}
+
+type GenerationBody = z.infer<z.ZodObject<typeof generationFields>>;
+
+export function isPipelineModel(model: string): boolean {
+  return model.startsWith(PIPELINE_MODEL_PREFIX);
+}
+
+/**
+ * A chat or text completion whose model is `pipeline/<name>`: the last user message is the pipeline's
+ * `{{input}}`, the request's sampling applies to steps that set none, and the answer is the output step's,
+ * in the endpoint's own shape, so the plain OpenAI SDK can call a pipeline like any model.
+ */
+export function answerWithPipeline<Body extends GenerationBody>(
+  c: Context,
+  deps: PipelineModelRouteDeps,
+  body: Body,
+  endpoint: { toChatRequest(body: Body): ChatRequest; shape: ResponseShape },
+): Promise<Response> | Response {
+  const pipeline = deps.pipelines?.get(body.model.slice(PIPELINE_MODEL_PREFIX.length));
+  if (!pipeline) {
+    const error = toHttpError(new ModelNotFound(body.model));
+    return c.json(error.body, error.status);
+  }
+  const fanout = c.req.header('x-taogate-fanout') ?? body.taogate?.fanout;
+  if (fanout !== undefined && Number(fanout) !== 1) {
+    const error = invalidRequest('fan-out is not available for pipelines', 'taogate.fanout', 'invalid_value');
+    return c.json(error.body, error.status);
+  }
+  const { messages, ...sampling } = endpoint.toChatRequest(body);
+  const input = messages.findLast((message) => message.role === 'user')?.content;
+  if (input === undefined) {
+    const error = invalidRequest("a pipeline's input is the last user message: there is none", 'messages');
+    return c.json(error.body, error.status);
+  }
+  const stream = body.stream === true;
+  const run = startPipeline(
+    pipeline,
+    { input, sampling },
+    {
+      models: routedStepModels(deps),
+      signal: c.req.raw.signal,
+      deadlineMs: deps.deadlineMs,
+      streamOutput: stream,
+    },
+  );
+  return writePipelineAnswer(c, run, {
+    shape: endpoint.shape,
+    model: body.model,
+    stream,
+    includeUsage: body.stream_options?.include_usage === true,
+    withOutputs: false,
+    partialResults: partialResultsAsked(c, body.taogate),
+    logger: deps.logger,
+  });
+}
+
+/**
+ * Whether the client wants completed steps' outputs when the pipeline fails: `x-taogate-partial-results: 1`
+ * or `"taogate": {"partial_results": true}`.
+ */
+export function partialResultsAsked(c: Context, options: unknown): boolean {
+  const header = c.req.header('x-taogate-partial-results')?.trim().toLowerCase();
+  if (header !== undefined) return header === '1' || header === 'true' || header === 'on';
+  return (options as { partial_results?: unknown } | null | undefined)?.partial_results === true;
+}
+
+/** A named pipeline as `/v1/models` lists it: OpenAI's model object, plus what it is made of. */
+export function pipelineModelEntry(name: string, pipeline: Pipeline) {
+  return {
+    id: `${PIPELINE_MODEL_PREFIX}${name}`,
+    object: 'model' as const,
+    created: 0,
+    owned_by: 'taogate-pipeline',
+    task: 'pipeline',
+    description: pipeline.description ?? null,
+    steps: pipeline.steps.map((step) => ({ id: step.id, model: step.model })),
+  };
+}
+
+/** Every named pipeline as a model entry. */
+export function pipelineModelEntries(pipelines: ReadonlyMap<string, Pipeline> | undefined) {
+  return [...(pipelines ?? [])].map(([name, pipeline]) => pipelineModelEntry(name, pipeline));
+}

@@ -1,0 +1,106 @@
+import { randomUUID } from 'node:crypto';
+import type { Context } from 'hono';
+import { z } from 'zod';
+import { checkPipeline, type Pipeline, startPipeline } from '../router/pipelines/index.ts';
+import { type HttpError, httpError, invalidRequest } from './errors.ts';
+import { generationFields } from './generation-schema.ts';
+import { writePipelineAnswer } from './pipeline-answer.ts';
+import { type PipelineModelRouteDeps, partialResultsAsked } from './pipeline-model-route.ts';
+import { routedStepModels, stepKindsOf } from './pipeline-step-models.ts';
+import { parseJsonBody } from './request-body.ts';
+import type { ResponseShape } from './response-shapes.ts';
+
+/** POST /v1/pipelines/run: a named pipeline, or one defined in the request, run on `input`. */
+const runRequest = z.object({
+  /** A pipeline's name from the gateway's pipelines file, or a whole definition. */
+  pipeline: z.union([z.string().min(1), z.record(z.string(), z.unknown())]),
+  input: z.string(),
+  stream: generationFields.stream,
+  stream_options: generationFields.stream_options,
+  /** On failure, report the outputs of the steps that completed. */
+  partial_results: z.boolean().nullish(),
+  temperature: generationFields.temperature,
+  top_p: generationFields.top_p,
+  max_tokens: generationFields.max_tokens,
+  seed: generationFields.seed,
+});
+
+/** Inline pipelines have no name; responses call them this. */
+const INLINE = 'inline';
+
+const now = () => Math.floor(Date.now() / 1000);
+
+/** The run endpoint's own answer: the output, and (beside it, in `taogate.steps`) every step's output. */
+export const pipelineRunShape: ResponseShape = {
+  newId: () => `pipe-${randomUUID().replaceAll('-', '')}`,
+  complete: (id, pipeline, output, usage) => ({
+    id,
+    object: 'pipeline.run',
+    created: now(),
+    pipeline,
+    output,
+    usage,
+  }),
+  opening: () => undefined,
+  delta: (id, pipeline, created, delta) => ({ id, object: 'pipeline.run.delta', created, pipeline, delta }),
+  closing: (id, pipeline, created) => ({ id, object: 'pipeline.run.completed', created, pipeline }),
+  usage: (id, pipeline, created, usage) => ({ id, object: 'pipeline.run.usage', created, pipeline, usage }),
+};
+
+export function pipelineRunHandler(deps: PipelineModelRouteDeps) {
+  return async (c: Context) => {
+    const parsed = await parseJsonBody(c, runRequest);
+    if (!parsed.ok) return c.json(parsed.error.body, parsed.error.status);
+    const body = parsed.value;
+    const resolved = resolvePipeline(deps, body.pipeline);
+    if (!resolved.ok) return c.json(resolved.error.body, resolved.error.status);
+    const { temperature, top_p, max_tokens, seed } = body;
+    const sampling = Object.fromEntries(
+      Object.entries({ temperature, top_p, max_tokens, seed }).filter(([, value]) => value != null),
+    );
+    const stream = body.stream === true;
+    const run = startPipeline(
+      resolved.pipeline,
+      { input: body.input, sampling },
+      {
+        models: routedStepModels(deps),
+        signal: c.req.raw.signal,
+        deadlineMs: deps.deadlineMs,
+        streamOutput: stream,
+      },
+    );
+    return writePipelineAnswer(c, run, {
+      shape: pipelineRunShape,
+      model: resolved.pipeline.name ?? INLINE,
+      stream,
+      includeUsage: body.stream_options?.include_usage === true,
+      withOutputs: true,
+      partialResults: partialResultsAsked(c, body),
+      logger: deps.logger,
+    });
+  };
+}
+
+type Resolved = { ok: true; pipeline: Pipeline } | { ok: false; error: HttpError };
+
+/** A named pipeline, or an inline definition checked completely: a fault is a 400 naming the step. */
+function resolvePipeline(deps: PipelineModelRouteDeps, pipeline: string | Record<string, unknown>): Resolved {
+  if (typeof pipeline === 'string') {
+    const named = deps.pipelines?.get(pipeline);
+    if (named) return { ok: true, pipeline: named };
+    const message = `The pipeline '${pipeline}' does not exist`;
+    return {
+      ok: false,
+      error: httpError(404, message, 'invalid_request_error', 'pipeline_not_found', 'pipeline'),
+    };
+  }
+  const checked = checkPipeline(pipeline, stepKindsOf(deps.catalog));
+  if (checked.ok) return checked;
+  const { step, path, message } = checked.problem;
+  const field = path.join('.');
+  const where = step === undefined ? `field ${field}` : `step '${step}' (${field})`;
+  return {
+    ok: false,
+    error: invalidRequest(`Invalid pipeline: ${where}: ${message}`, `pipeline.${field}`, 'invalid_pipeline'),
+  };
+}

@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { checkPipeline, type ModelKindOf, type Pipeline } from './definition.ts';
+
+/** Named pipelines are called as the model `pipeline/<name>`. */
+export const PIPELINE_MODEL_PREFIX = 'pipeline/';
+
+const pipelinesFile = z.strictObject({
+  pipelines: z.record(z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, _ . - (at most 64)'), z.unknown()),
+});
+
+/**
+ * Loads named pipelines from a JSON or YAML file (`{pipelines: {<name>: <definition>}}`) and checks each one
+ * against the routable models: a mistake stops start-up with the file, pipeline, step and field named.
+ */
+export function loadPipelines(path: string, kindOf: ModelKindOf): Map<string, Pipeline> {
+  let raw: unknown;
+  try {
+    const text = readFileSync(path, 'utf8');
+    raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
+  } catch (error) {
+    throw new Error(`${path}: ${(error as Error).message}`);
+  }
+  const file = pipelinesFile.safeParse(raw);
+  if (!file.success) {
+    const issue = file.error.issues[0]!;
+    throw new Error(`${path}: field ${issue.path.join('.') || '(root)'}: ${issue.message}`);
+  }
+  const pipelines = new Map<string, Pipeline>();
+  for (const [name, definition] of Object.entries(file.data.pipelines)) {
+    const checked = checkPipeline(definition, kindOf, name);
+    if (!checked.ok) {
+      const { step, path: field, message } = checked.problem;
+      const where = step === undefined ? '' : `, step '${step}'`;
+      throw new Error(`${path}: pipeline '${name}'${where}, field ${field.join('.')}: ${message}`);
+    }
+    pipelines.set(name, checked.pipeline);
+  }
+  return pipelines;
+}

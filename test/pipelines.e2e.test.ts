@@ -1,0 +1,300 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Stack, startStack } from './harness.ts';
+
+// localnet miners answer "sn{netuid} miner {uid} heard: {last user message}", so a composed output shows
+// which subnet answered which step, in which order, with what input.
+const PIPELINES = {
+  pipelines: {
+    'three-subnets': {
+      description: 'sn1, then sn18 on its answer, then sn4 on both',
+      steps: [
+        { id: 'first', model: 'sn1/apex-chat', input: 'A({{input}})' },
+        { id: 'second', model: 'sn18/cortex-chat', input: 'B({{ steps.first.output }})' },
+        { id: 'third', model: 'sn4/targon-chat', input: 'C({{steps.second.output}} | {{input}})' },
+      ],
+    },
+    'with-fallback': {
+      steps: [
+        { id: 'first', model: 'sn1/apex-chat', input: 'A({{input}})' },
+        {
+          id: 'middle',
+          model: 'sn18/cortex-chat',
+          input: 'B({{steps.first.output}})',
+          fallback: 'sn4/targon-chat',
+        },
+        { id: 'last', model: 'sn1/apex-chat', input: 'C({{steps.middle.output}})' },
+      ],
+    },
+    'no-fallback': {
+      steps: [
+        { id: 'first', model: 'sn1/apex-chat', input: 'A({{input}})' },
+        { id: 'middle', model: 'sn18/cortex-chat', input: 'B({{steps.first.output}})' },
+        { id: 'last', model: 'sn4/targon-chat', input: 'C({{steps.middle.output}})' },
+      ],
+    },
+  },
+};
+
+interface StepSummary {
+  id: string;
+  model: string;
+  miner: string | null;
+  start_ms: number;
+  ms: number;
+  cached: boolean;
+  status: string;
+  fallback: boolean;
+  output?: string;
+}
+
+describe('pipelines', () => {
+  let stack: Stack;
+  let dir: string;
+
+  const run = (body: unknown, headers: Record<string, string> = {}) =>
+    fetch(`${stack.baseURL}/pipelines/run`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+    });
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'taogate-pipelines-'));
+    const file = join(dir, 'pipelines.json');
+    writeFileSync(file, JSON.stringify(PIPELINES));
+    stack = await startStack({
+      env: { TAOGATE_PIPELINES: file, TAOGATE_HEDGE: 'off' },
+      localnet: { minersPerSubnet: 2 },
+    });
+  });
+  afterAll(async () => {
+    await stack.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs three steps over three subnets and composes their answers', async () => {
+    const response = await run({ pipeline: 'three-subnets', input: 'hello' });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as { output: string; taogate: { steps: StepSummary[] } };
+    expect(body.output).toMatch(
+      /^sn4 miner \d heard: C\(sn18 miner \d heard: B\(sn1 miner \d heard: A\(hello\)\) \| hello\)$/,
+    );
+    expect(body.taogate.steps.map((step) => [step.id, step.model, step.status])).toEqual([
+      ['first', 'sn1/apex-chat', 'done'],
+      ['second', 'sn18/cortex-chat', 'done'],
+      ['third', 'sn4/targon-chat', 'done'],
+    ]);
+    for (const step of body.taogate.steps) {
+      expect(step.miner).toMatch(/^sn\d+\/uid\d$/);
+      expect(step.ms).toBeGreaterThan(0);
+      expect(step.cached).toBe(false);
+    }
+    expect(body.taogate.steps[1]!.output).toMatch(
+      /^sn18 miner \d heard: B\(sn1 miner \d heard: A\(hello\)\)$/,
+    );
+    const timing = response.headers.get('server-timing') ?? '';
+    expect(timing).toMatch(/step\.first;desc="sn1\/apex-chat sn1\/uid\d";dur=[\d.]+/);
+    expect(timing).toMatch(/step\.third;[^,]*, pipeline;dur=[\d.]+/);
+  });
+
+  it('is a model to the OpenAI SDK: listed, answered and streamed', async () => {
+    const ids: string[] = [];
+    for await (const model of stack.client.models.list()) ids.push(model.id);
+    expect(ids).toContain('pipeline/three-subnets');
+
+    const completion = await stack.client.chat.completions.create({
+      model: 'pipeline/three-subnets',
+      messages: [
+        { role: 'system', content: 'ignored by the steps' },
+        { role: 'user', content: 'via sdk' },
+      ],
+    });
+    expect(completion.model).toBe('pipeline/three-subnets');
+    expect(completion.choices[0]?.message.content).toMatch(
+      /^sn4 miner \d heard: C\(sn18 miner \d heard: B\(sn1 miner \d heard: A\(via sdk\)\) \| via sdk\)$/,
+    );
+    const steps = (completion as unknown as { taogate: { steps: StepSummary[] } }).taogate.steps;
+    expect(steps.map((step) => step.model)).toEqual(['sn1/apex-chat', 'sn18/cortex-chat', 'sn4/targon-chat']);
+    expect(completion.usage?.total_tokens).toBeGreaterThan(0);
+
+    const stream = await stack.client.chat.completions.create({
+      model: 'pipeline/three-subnets',
+      messages: [{ role: 'user', content: 'streamed' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    let reported: StepSummary[] | undefined;
+    let usage: OpenAI.CompletionUsage | null | undefined;
+    for await (const chunk of stream) {
+      text += chunk.choices[0]?.delta.content ?? '';
+      reported ??= (chunk as unknown as { taogate?: { steps: StepSummary[] } }).taogate?.steps;
+      usage ??= chunk.usage;
+    }
+    expect(text).toMatch(
+      /^sn4 miner \d heard: C\(sn18 miner \d heard: B\(sn1 miner \d heard: A\(streamed\)\)/,
+    );
+    expect(reported?.map((step) => step.status)).toEqual(['done', 'done', 'done']);
+    expect(usage?.total_tokens).toBeGreaterThan(0);
+  });
+
+  it('runs independent steps at the same time', async () => {
+    const slow = { latencyMs: 250, jitterMs: 0 };
+    for (const netuid of [1, 18])
+      for (const uid of [1, 2]) Object.assign(stack.localnet.miner(netuid, uid).behaviour, slow);
+    try {
+      const started = performance.now();
+      const response = await run({
+        pipeline: {
+          steps: [
+            { id: 'left', model: 'sn1/apex-chat' },
+            { id: 'right', model: 'sn18/cortex-chat' },
+            { id: 'join', model: 'sn4/targon-chat', input: '{{steps.left.output}} + {{steps.right.output}}' },
+          ],
+        },
+        input: 'both',
+      });
+      const elapsed = performance.now() - started;
+      const body = (await response.json()) as { output: string; taogate: { steps: StepSummary[] } };
+      expect(body.output).toMatch(
+        /^sn4 miner \d heard: sn1 miner \d heard: both \+ sn18 miner \d heard: both$/,
+      );
+      const [left, right, join] = body.taogate.steps;
+      // Both ran within each other's span, and the join started only once both were done.
+      expect(Math.max(left!.start_ms, right!.start_ms)).toBeLessThan(
+        Math.min(left!.start_ms + left!.ms, right!.start_ms + right!.ms),
+      );
+      expect(join!.start_ms).toBeGreaterThanOrEqual(
+        Math.max(left!.start_ms + left!.ms, right!.start_ms + right!.ms) - 1,
+      );
+      expect(elapsed).toBeLessThan(left!.ms + right!.ms);
+    } finally {
+      for (const netuid of [1, 18]) {
+        for (const uid of [1, 2])
+          Object.assign(stack.localnet.miner(netuid, uid).behaviour, { latencyMs: 5, jitterMs: 2 });
+      }
+    }
+  });
+
+  it('starts a step on pieces of its input while that input still streams', async () => {
+    for (const uid of [1, 2]) Object.assign(stack.localnet.miner(1, uid).behaviour, { chunkDelayMs: 40 });
+    try {
+      const response = await run({
+        pipeline: {
+          steps: [
+            { id: 'write', model: 'sn1/apex-chat' },
+            {
+              id: 'each',
+              model: 'sn18/cortex-chat',
+              input: 'P({{steps.write.output}})',
+              stream_input: 'sentence',
+            },
+          ],
+        },
+        input: 'One. Two. Three.',
+        stream: true,
+      });
+      expect(response.headers.get('content-type')).toContain('text/event-stream');
+      const events = (await response.text())
+        .split('\n')
+        .filter((line) => line.startsWith('data: ') && line !== 'data: [DONE]')
+        .map(
+          (line) =>
+            JSON.parse(line.slice(6)) as {
+              object: string;
+              delta?: string;
+              taogate?: { steps: StepSummary[] };
+            },
+        );
+      const output = events.map((event) => event.delta ?? '').join('');
+      expect(output).toMatch(
+        /^sn18 miner \d heard: P\(sn1 miner \d heard: One\.\) sn18 miner \d heard: P\(Two\.\) sn18 miner \d heard: P\(Three\.\)$/,
+      );
+      const [write, each] = events.at(-1)!.taogate!.steps;
+      expect(each!.start_ms).toBeLessThan(write!.start_ms + write!.ms);
+    } finally {
+      for (const uid of [1, 2]) Object.assign(stack.localnet.miner(1, uid).behaviour, { chunkDelayMs: 1 });
+    }
+  });
+
+  it('refuses an invalid pipeline with a 400 naming the step', async () => {
+    const cases: [unknown, RegExp][] = [
+      [
+        {
+          steps: [
+            { id: 'a', model: 'sn1/apex-chat', input: '{{steps.b.output}}' },
+            { id: 'b', model: 'sn18/cortex-chat', input: '{{steps.a.output}}' },
+          ],
+        },
+        /step 'a'.*cycle: a → b → a/,
+      ],
+      [{ steps: [{ id: 'lost', model: 'sn99/nothing' }] }, /step 'lost'.*unknown model 'sn99\/nothing'/],
+      [
+        {
+          steps: [
+            { id: 'a', model: 'sn1/apex-chat' },
+            { id: 'reader', model: 'sn1/apex-chat', input: '{{steps.ghost.output}}' },
+          ],
+        },
+        /step 'reader'.*unknown step 'ghost'/,
+      ],
+      [
+        { steps: [{ id: 'odd', model: 'sn1/apex-chat', input: 'x {{ process.env }}' }] },
+        /step 'odd'.*not a reference/,
+      ],
+      [
+        { steps: [{ id: 'slow', model: 'sn1/apex-chat', fallback: 'sn1/none' }] },
+        /step 'slow'.*unknown model 'sn1\/none'/,
+      ],
+    ];
+    for (const [pipeline, message] of cases) {
+      const response = await run({ pipeline, input: 'x' });
+      expect(response.status).toBe(400);
+      const { error } = (await response.json()) as { error: { message: string; code: string } };
+      expect(error.code).toBe('invalid_pipeline');
+      expect(error.message).toMatch(message);
+    }
+  });
+
+  describe('when a middle step’s subnet fails', () => {
+    beforeAll(() => {
+      for (const uid of [1, 2]) Object.assign(stack.localnet.miner(18, uid).behaviour, { errorRate: 1 });
+    });
+
+    it('falls back to the step’s fallback model', async () => {
+      const response = await run({ pipeline: 'with-fallback', input: 'fall' });
+      expect(response.status).toBe(200);
+      const body = (await response.json()) as { output: string; taogate: { steps: StepSummary[] } };
+      expect(body.output).toMatch(
+        /^sn1 miner \d heard: C\(sn4 miner \d heard: B\(sn1 miner \d heard: A\(fall\)\)\)$/,
+      );
+      expect(body.taogate.steps[1]).toMatchObject({ id: 'middle', model: 'sn4/targon-chat', fallback: true });
+    });
+
+    it('names the failed step and, when asked, returns what completed', async () => {
+      const response = await run({ pipeline: 'no-fallback', input: 'x', partial_results: true });
+      expect(response.status).toBe(502);
+      const body = (await response.json()) as {
+        error: { message: string };
+        taogate: { failed_step: string; steps: StepSummary[] };
+      };
+      expect(body.error.message).toMatch(/^Pipeline step 'middle' \(sn18\/cortex-chat\) failed: /);
+      expect(body.taogate.failed_step).toBe('middle');
+      expect(body.taogate.steps.map((step) => step.status)).toEqual(['done', 'failed', 'skipped']);
+      expect(body.taogate.steps[0]!.output).toMatch(/^sn1 miner \d heard: A\(x\)$/);
+
+      const error = await stack.client.chat.completions
+        .create({ model: 'pipeline/no-fallback', messages: [{ role: 'user', content: 'x' }] })
+        .catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+      expect(error.status).toBe(502);
+      expect(error.message).toMatch(/step 'middle'/);
+      expect(
+        (error.error as { taogate?: { steps: StepSummary[] } }).taogate?.steps[0]?.output,
+      ).toBeUndefined();
+    });
+  });
+});
