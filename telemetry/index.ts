@@ -8,12 +8,19 @@ export {
   type RequestObservation,
   type SubnetGaugeSource,
 } from './metrics.ts';
+export { createMinerBuckets } from './miner-buckets.ts';
+export { type AdapterObserver, createAttemptObserver, observedAdapters } from './observed-adapter.ts';
 export {
   type CacheResult,
   currentRequest,
+  noteFanout,
   noteRequestedModel,
   noteUsage,
   type RequestTelemetry,
   requestLogFields,
+  withRequest,
 } from './request-context.ts';
-export type { SubnetTraffic, TrafficPoint, TrafficSummary } from './subnet-traffic.ts';
+export { endRequestSpan, runInSpanContext, startRequestSpan } from './request-span.ts';
+export { OPERATION_BY_ROUTE } from './span-attributes.ts';
+export { SLOT_MS, type SubnetTraffic, type TrafficPoint, type TrafficSummary } from './subnet-traffic.ts';
+export { startTracing, type Tracing, type TracingOptions } from './tracing.ts';

@@ -25,8 +25,8 @@ export interface RequestTelemetry {
   readonly startedAt: number;
   /** The request's span; undefined when tracing is off. */
   readonly span: Span | undefined;
-  /** The client's `traceparent`/`tracestate`, forwarded upstream as they are when tracing is off. */
-  readonly inboundTrace: Readonly<Record<string, string>> | undefined;
+  /** GenAI operation name of the route (`chat`, `text_completion`, `embeddings`, …); undefined for others. */
+  readonly operation: string | undefined;
   /** The subnet and model asked for (set once the model is known to the catalogue). */
   netuid: number | undefined;
   model: string | undefined;
@@ -38,6 +38,11 @@ export interface RequestTelemetry {
   firstChunkMs: number | undefined;
   inputTokens: number | undefined;
   outputTokens: number | undefined;
+  /** Upstream calls made so far, and those still waiting for their first chunk. */
+  attempts: number;
+  waiting: number;
+  /** Asked of several miners at once on purpose (best-of-k), so concurrent calls are not hedges. */
+  fanout: boolean;
   readonly steps: TimingStep[];
 }
 
@@ -64,6 +69,12 @@ export function noteRequestedModel(model: string, netuid: number): void {
   if (!request) return;
   request.model = model;
   request.netuid = netuid;
+}
+
+/** The route asks several miners at once (best-of-k fan-out). */
+export function noteFanout(): void {
+  const request = storage.getStore();
+  if (request) request.fanout = true;
 }
 
 /** Token counts of the answer (estimated where subnets report none). */

@@ -1,0 +1,115 @@
+import type { HttpBindings } from '@hono/node-server';
+import type { Context, Next } from 'hono';
+import { routePath } from 'hono/route';
+import type { Logger } from 'pino';
+import {
+  endRequestSpan,
+  type GatewayMetrics,
+  OPERATION_BY_ROUTE,
+  type RequestTelemetry,
+  runInSpanContext,
+  startRequestSpan,
+  withRequest,
+} from '../telemetry/index.ts';
+import { requestIdOf } from './request-id.ts';
+import { serverTimingOf } from './server-timing.ts';
+
+export interface RequestTelemetryDeps {
+  /** Undefined when metrics are off (`TAOGATE_METRICS=off`). */
+  metrics: GatewayMetrics | undefined;
+  logger: Logger;
+  /** A server span per request, child of the client's `traceparent`. */
+  tracing: boolean;
+}
+
+/**
+ * Per API request: an id (the client's `x-request-id` if sane, else a new one) echoed back and carried by
+ * every log line; a span when tracing is on; a `Server-Timing` header; and, once the last byte is sent,
+ * the request's metrics, its access log line and the end of its span.
+ */
+export function requestTelemetry(deps: RequestTelemetryDeps) {
+  return async (c: Context, next: Next): Promise<void> => {
+    const startedAt = performance.now();
+    const id = requestIdOf(c.req.header('x-request-id'));
+    const path = c.req.path;
+    const traced = deps.tracing ? startRequestSpan(c.req.method, path, c.req.raw.headers, id) : undefined;
+    const request: RequestTelemetry = {
+      id,
+      startedAt,
+      span: traced?.span,
+      operation: OPERATION_BY_ROUTE[path],
+      netuid: undefined,
+      model: undefined,
+      cache: undefined,
+      queueMs: undefined,
+      firstDispatchMs: undefined,
+      firstChunkMs: undefined,
+      inputTokens: undefined,
+      outputTokens: undefined,
+      attempts: 0,
+      waiting: 0,
+      fanout: false,
+      steps: [],
+    };
+    const inFlightDone = deps.metrics?.requestStarted();
+    await withRequest(request, () => (traced ? runInSpanContext(traced.context, next) : next()));
+
+    const headersMs = performance.now() - startedAt;
+    const headers = c.res.headers;
+    headers.set('x-request-id', id);
+    // A handler's own entries (a pipeline's steps) come first; the gateway's are added after them.
+    const ownTiming = headers.get('server-timing');
+    const timing = serverTimingOf(request, headersMs);
+    headers.set('server-timing', ownTiming ? `${ownTiming}, ${timing}` : timing);
+    const route = routePath(c, -1);
+    const status = c.res.status;
+    const miner = headers.get('x-taogate-miner') ?? undefined;
+    const servedBy = headers.get('x-taogate-fallback') ?? undefined;
+    const answeredBy = miner === undefined ? undefined : Number(miner.slice(2, miner.indexOf('/')));
+    deps.metrics?.observeRequest({ route, status, netuid: answeredBy, seconds: headersMs / 1000 });
+
+    whenResponseDone(c, () => {
+      const totalMs = performance.now() - startedAt;
+      inFlightDone?.();
+      const netuid = answeredBy ?? request.netuid;
+      if (request.model !== undefined && netuid !== undefined) {
+        deps.metrics?.observeGeneration({
+          netuid,
+          model: request.model,
+          seconds: totalMs / 1000,
+          firstTokenSeconds: request.firstChunkMs === undefined ? undefined : request.firstChunkMs / 1000,
+          errorCode: status >= 400 ? String(status) : undefined,
+          inputTokens: request.inputTokens,
+          outputTokens: request.outputTokens,
+        });
+      }
+      endRequestSpan(request, { method: c.req.method, route, status, servedBy, miner });
+      // API requests make the access log; scrapes, probes and dashboard polls only at debug level.
+      const level = path.startsWith('/v1/') ? 'info' : 'debug';
+      deps.logger[level](
+        {
+          req_id: id,
+          method: c.req.method,
+          route,
+          status,
+          ms: Math.round(totalMs * 10) / 10,
+          model: request.model,
+          miner,
+          attempts: request.attempts || undefined,
+          cache: request.cache,
+        },
+        'request',
+      );
+    });
+  };
+}
+
+/**
+ * Runs `done` once the response's last byte is written (or the client left): for a stream that is well
+ * after the handler returned. Outside node:http (`app.request` in tests) it runs at once.
+ */
+function whenResponseDone(c: Context, done: () => void): void {
+  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+  if (!outgoing || outgoing.writableFinished || outgoing.destroyed) done();
+  else outgoing.once('close', done);
+}

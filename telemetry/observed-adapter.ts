@@ -1,0 +1,230 @@
+import { type Context, context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import { ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentelemetry/semantic-conventions';
+import type { CallOptions, MinerTarget } from '../adapters/index.ts';
+import type { AttemptOutcomeLabel, GatewayMetrics } from './metrics.ts';
+import type { MinerBucketOf } from './miner-buckets.ts';
+import { currentRequest, elapsedMs, type RequestTelemetry, type TimingStep } from './request-context.ts';
+import * as attr from './span-attributes.ts';
+import { gatewayTracer } from './tracing.ts';
+
+/** The task calls an adapter may carry; each one that is present is observed. */
+const TASKS = ['chat', 'embeddings', 'images'] as const;
+
+type TaskCall = (target: MinerTarget, request: unknown, options: CallOptions) => Promise<unknown>;
+
+export interface AttemptObserverDeps {
+  /** Undefined when metrics are off: only spans and Server-Timing then. */
+  metrics: GatewayMetrics | undefined;
+  minerBucket: MinerBucketOf;
+  /** Make a client span per call (and send its trace context upstream); off, no span is ever made. */
+  tracing: boolean;
+}
+
+/**
+ * Observes every upstream call at the adapter seam, so routing code carries no telemetry: each call is an
+ * attempt of the request being served (found through its async context), timed from dispatch to first
+ * chunk and to its end, counted by outcome, and, with tracing on, a client span whose context the HTTP
+ * exchange sends upstream as `traceparent`. A call that starts while another of the same request still
+ * waits for its first chunk is a hedge, unless the request asked several miners on purpose (fan-out).
+ */
+export function createAttemptObserver(deps: AttemptObserverDeps) {
+  const tracer = gatewayTracer();
+
+  function begin(protocol: string, target: MinerTarget): AttemptWatch {
+    const request = currentRequest();
+    const hedge = request !== undefined && !request.fanout && request.waiting > 0;
+    const number = request ? ++request.attempts : 1;
+    if (request) {
+      request.waiting++;
+      request.firstDispatchMs ??= elapsedMs(request);
+    }
+    if (hedge) deps.metrics?.hedged(target.netuid);
+    const bucket = deps.minerBucket(target.netuid, target.uid);
+    const span = deps.tracing ? startSpan(request, protocol, target, number, hedge, bucket) : undefined;
+    const step: TimingStep | undefined = request && {
+      name: `attempt-${number}`,
+      startMs: elapsedMs(request),
+      durMs: undefined,
+      desc: `sn${target.netuid}/uid${target.uid}${hedge ? ' hedge' : ''}`,
+    };
+    if (step) request!.steps.push(step);
+    const started = performance.now();
+    let firstChunkMs: number | undefined;
+    let ended = false;
+
+    return {
+      context: span && trace.setSpan(context.active(), span),
+      firstChunk() {
+        if (firstChunkMs !== undefined) return;
+        firstChunkMs = performance.now() - started;
+        if (request) {
+          request.waiting--;
+          request.firstChunkMs ??= elapsedMs(request);
+        }
+        if (step) step.durMs = firstChunkMs;
+        span?.setAttribute(attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, firstChunkMs / 1000);
+      },
+      end(outcome, error) {
+        if (ended) return;
+        ended = true;
+        if (firstChunkMs === undefined && request) request.waiting--;
+        const errorCode = outcome === 'failed' ? errorCodeOf(error) : undefined;
+        if (step) {
+          step.durMs ??= performance.now() - started;
+          step.desc += ` ${outcome}${errorCode ? ` ${errorCode}` : ''}`;
+        }
+        deps.metrics?.observeAttempt({
+          netuid: target.netuid,
+          protocol,
+          minerBucket: bucket,
+          outcome,
+          errorCode,
+          firstChunkSeconds: firstChunkMs === undefined ? undefined : firstChunkMs / 1000,
+        });
+        if (!span) return;
+        span.setAttribute(attr.TAOGATE_OUTCOME, outcome);
+        if (errorCode) {
+          span.setAttribute(ATTR_ERROR_TYPE, errorCode);
+          span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error | undefined)?.message });
+        }
+        span.end();
+      },
+    };
+  }
+
+  function startSpan(
+    request: RequestTelemetry | undefined,
+    protocol: string,
+    target: MinerTarget,
+    number: number,
+    hedge: boolean,
+    bucket: string,
+  ): Span {
+    const operation = request?.operation ?? 'chat';
+    const model = request?.netuid === target.netuid ? request.model : `sn${target.netuid}`;
+    return tracer.startSpan(
+      `${operation} ${model}`,
+      {
+        kind: SpanKind.CLIENT,
+        attributes: {
+          [attr.GEN_AI_OPERATION_NAME]: operation,
+          [attr.GEN_AI_PROVIDER_NAME]: attr.BITTENSOR,
+          [attr.GEN_AI_SYSTEM]: attr.BITTENSOR,
+          ...(model ? { [attr.GEN_AI_REQUEST_MODEL]: model } : {}),
+          [ATTR_SERVER_ADDRESS]: target.ip,
+          [ATTR_SERVER_PORT]: target.port,
+          [attr.TAOGATE_NETUID]: target.netuid,
+          [attr.TAOGATE_MINER_UID]: target.uid,
+          [attr.TAOGATE_MINER_HOTKEY]: target.hotkey,
+          [attr.TAOGATE_MINER_BUCKET]: bucket,
+          [attr.TAOGATE_PROTOCOL]: protocol,
+          [attr.TAOGATE_ATTEMPT]: number,
+          [attr.TAOGATE_HEDGE]: hedge,
+          [attr.TAOGATE_FANOUT]: request?.fanout ?? false,
+          [attr.TAOGATE_CACHE]: request?.cache ?? 'none',
+        },
+      },
+      context.active(),
+    );
+  }
+
+  function observeCall(protocol: string, call: TaskCall): TaskCall {
+    return async (target, request, options) => {
+      const watch = begin(protocol, target);
+      let answer: unknown;
+      try {
+        answer = watch.context
+          ? await context.with(watch.context, call, undefined, target, request, options)
+          : await call(target, request, options);
+      } catch (error) {
+        watch.end(options.signal.aborted ? 'cancelled' : 'failed', error);
+        throw error;
+      }
+      if (isAsyncIterable(answer)) return watchStream(answer, watch, options.signal);
+      watch.firstChunk();
+      watch.end('answered', undefined);
+      return answer;
+    };
+  }
+
+  /** The same adapter, each of its task calls observed. */
+  return function observeAdapter<A extends { readonly protocol: string }>(adapter: A): A {
+    const observed: Record<string, unknown> = { ...adapter };
+    for (const task of TASKS) {
+      const call = (adapter as Record<string, unknown>)[task];
+      if (typeof call === 'function') observed[task] = observeCall(adapter.protocol, call.bind(adapter));
+    }
+    return observed as A;
+  };
+}
+
+export type AdapterObserver = ReturnType<typeof createAttemptObserver>;
+
+interface AttemptWatch {
+  /** The context the call runs in: its span active, so the exchange can propagate it. */
+  readonly context: Context | undefined;
+  firstChunk(): void;
+  end(outcome: AttemptOutcomeLabel, error: unknown): void;
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
+}
+
+/**
+ * The answer stream, passed through chunk by chunk: its first chunk, its end, its failure, or the reader
+ * stopping early (a lost race or a client gone) end the attempt. A plain iterator rather than a generator
+ * keeps the per-chunk cost to one extra call.
+ */
+function watchStream<T>(
+  stream: AsyncIterable<T>,
+  watch: AttemptWatch,
+  signal: AbortSignal,
+): AsyncIterable<T> {
+  return {
+    [Symbol.asyncIterator]() {
+      const inner = stream[Symbol.asyncIterator]();
+      return {
+        async next() {
+          let result: IteratorResult<T>;
+          try {
+            result = await inner.next();
+          } catch (error) {
+            watch.end(signal.aborted ? 'cancelled' : 'failed', error);
+            throw error;
+          }
+          if (result.done) watch.end('answered', undefined);
+          else watch.firstChunk();
+          return result;
+        },
+        async return(value?: unknown) {
+          watch.end('cancelled', undefined);
+          return (await inner.return?.(value)) ?? { done: true, value: undefined };
+        },
+      };
+    },
+  };
+}
+
+/** Upstream error codes are a fixed list; anything else is counted as one kind, keeping labels bounded. */
+function errorCodeOf(error: unknown): string {
+  const code = (error as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' && /^upstream_[a-z_]+$/.test(code) ? code : 'other';
+}
+
+/** `adapterFor` with each adapter it hands out observed, each wrapped once. */
+export function observedAdapters<P, A extends { readonly protocol: string }>(
+  adapterFor: (profile: P) => A,
+  observe: AdapterObserver,
+): (profile: P) => A {
+  const observed = new WeakMap<A, A>();
+  return (profile) => {
+    const adapter = adapterFor(profile);
+    let wrapped = observed.get(adapter);
+    if (!wrapped) {
+      wrapped = observe(adapter);
+      observed.set(adapter, wrapped);
+    }
+    return wrapped;
+  };
+}

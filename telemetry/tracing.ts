@@ -1,0 +1,40 @@
+import { trace } from '@opentelemetry/api';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+
+export interface TracingOptions {
+  serviceName?: string;
+  /**
+   * Where spans go. Unset: from the standard variables (`OTEL_TRACES_EXPORTER`, default `otlp`;
+   * `OTEL_EXPORTER_OTLP_ENDPOINT`, `OTEL_EXPORTER_OTLP_PROTOCOL`, `OTEL_TRACES_SAMPLER`, …), as sdk-node
+   * reads them. Tests pass an in-memory exporter here.
+   */
+  spanProcessors?: SpanProcessor[];
+}
+
+export interface Tracing {
+  /** Flushes spans not yet exported and stops the SDK. */
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry SDK for traces only: metrics stay with prom-client at /metrics and logs with
+ * pino (one library for each), so sdk-node's metric and log pipelines are turned off rather than read from
+ * the environment. Never started when tracing is off: the API's tracer is then a no-op and costs nothing.
+ */
+export function startTracing(options: TracingOptions = {}): Tracing {
+  const sdk = new NodeSDK({
+    serviceName: options.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'taogate',
+    ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
+    metricReaders: [],
+    logRecordProcessors: [],
+    instrumentations: [],
+  });
+  sdk.start();
+  return { shutdown: () => sdk.shutdown() };
+}
+
+/** The gateway's tracer; a no-op unless an SDK (ours, or the host application's) is registered. */
+export function gatewayTracer() {
+  return trace.getTracer('taogate');
+}
