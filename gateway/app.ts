@@ -6,6 +6,7 @@ import type { GatewayCache } from '../cache/index.ts';
 import type { MetagraphSource } from '../chain/index.ts';
 import type { SubnetProfile } from '../config/index.ts';
 import type { ChatRouter, RoutableModel } from '../router/index.ts';
+import { PIPELINE_MODEL_PREFIX, type Pipeline } from '../router/pipelines/index.ts';
 import type { GatewayMetrics } from '../telemetry/index.ts';
 import { chatCompletionRequest, toChatRequest } from './chat-schema.ts';
 import { completionRequest, completionToChatRequest } from './completion-schema.ts';
@@ -13,6 +14,8 @@ import type { Drain } from './drain.ts';
 import { httpError, toHttpError } from './errors.ts';
 import { generationHandler } from './generation-route.ts';
 import { listModelsHandler } from './models-route.ts';
+import { isPipelineModel, pipelineModelEntry } from './pipeline-model-route.ts';
+import { pipelineRunHandler } from './pipeline-run-route.ts';
 import { checkReadiness, type ReadinessCheck } from './readiness.ts';
 import { chatCompletionShape, textCompletionShape } from './response-shapes.ts';
 import { subnetsHandlers } from './subnets-route.ts';
@@ -31,6 +34,8 @@ export interface GatewayDeps {
   readinessChecks: ReadinessCheck[];
   /** Graceful shutdown: counts requests and streams in flight, and cuts them when the drain time is up. */
   drain: Drain;
+  /** Named pipelines (TAOGATE_PIPELINES), served as the models `pipeline/<name>`. */
+  pipelines?: ReadonlyMap<string, Pipeline>;
 }
 
 /** The HTTP surface: OpenAI's routes, errors in OpenAI's shape, never a stack trace. */
@@ -82,8 +87,11 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
   app.get('/v1/cache', (c) => c.json(deps.cache.stats()));
   app.get('/v1/subnets', subnets.list);
   app.get('/v1/subnets/:netuid{[0-9]+}', subnets.one);
-  app.get('/v1/models', listModelsHandler(deps.catalog));
+  app.get('/v1/models', listModelsHandler(deps.catalog, deps.pipelines));
   app.get('/v1/models/:id{.+}', (c) => {
+    const id = c.req.param('id');
+    const pipeline = isPipelineModel(id) && deps.pipelines?.get(id.slice(PIPELINE_MODEL_PREFIX.length));
+    if (pipeline) return c.json(pipelineModelEntry(id.slice(PIPELINE_MODEL_PREFIX.length), pipeline));
     const model = deps.catalog.get(c.req.param('id'));
     if (!model) {
       const error = httpError(
@@ -116,6 +124,8 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
       shape: textCompletionShape,
     }),
   );
+
+  app.post('/v1/pipelines/run', limitBody, pipelineRunHandler(deps));
 
   app.notFound((c) => {
     const error = httpError(

@@ -4,9 +4,11 @@ import type { z } from 'zod';
 import type { ChatRequest } from '../adapters/index.ts';
 import { type CachedRouted, cachePolicyOf, type GatewayCache, routeThroughCache } from '../cache/index.ts';
 import { type ChatRouter, type FannedOut, ModelNotFound, type RoutableModel } from '../router/index.ts';
+import type { Pipeline } from '../router/pipelines/index.ts';
 import type { Drain } from './drain.ts';
 import { invalidRequest, toHttpError } from './errors.ts';
 import { fanoutOf, type generationFields } from './generation-schema.ts';
+import { answerWithPipeline, isPipelineModel } from './pipeline-model-route.ts';
 import { parseJsonBody } from './request-body.ts';
 import { type ResponseShape, usageOf } from './response-shapes.ts';
 import { writeAnswer } from './write-answer.ts';
@@ -16,6 +18,8 @@ export interface GenerationRouteDeps {
   router: ChatRouter;
   deadlineMs: number;
   logger: Logger;
+  /** Named pipelines, answered for the models `pipeline/<name>`. */
+  pipelines?: ReadonlyMap<string, Pipeline>;
   drain: Pick<Drain, 'cut'>;
   /** Response cache and coalescing; requests go straight upstream without it. */
   cache?: GatewayCache;
@@ -43,6 +47,7 @@ export function generationHandler<Body extends GenerationBody>(
     const parsed = await parseJsonBody(c, endpoint.schema);
     if (!parsed.ok) return c.json(parsed.error.body, parsed.error.status);
     const body = parsed.value;
+    if (isPipelineModel(body.model)) return answerWithPipeline(c, deps, body, endpoint);
     const model = deps.catalog.get(body.model);
     if (!model) {
       const error = toHttpError(new ModelNotFound(body.model));

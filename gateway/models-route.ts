@@ -1,8 +1,16 @@
 import type { Context } from 'hono';
 import type { RoutableModel } from '../router/index.ts';
+import type { Pipeline } from '../router/pipelines/index.ts';
+import { pipelineModelEntries } from './pipeline-model-route.ts';
 
-/** GET /v1/models: one entry per routable subnet model, OpenAI's list shape plus where it routes. */
-export function listModelsHandler(catalog: ReadonlyMap<string, RoutableModel>) {
+/**
+ * GET /v1/models: one entry per routable subnet model, OpenAI's list shape plus where it routes; then the
+ * named pipelines (`pipeline/<name>`).
+ */
+export function listModelsHandler(
+  catalog: ReadonlyMap<string, RoutableModel>,
+  pipelines?: ReadonlyMap<string, Pipeline>,
+) {
   const body = {
     object: 'list',
     data: [...catalog.values()].map(({ id, profile }) => ({
@@ -15,5 +23,6 @@ export function listModelsHandler(catalog: ReadonlyMap<string, RoutableModel>) {
       task: profile.task,
     })),
   };
-  return (c: Context) => c.json(body);
+  const listed = { ...body, data: [...body.data, ...pipelineModelEntries(pipelines)] };
+  return (c: Context) => c.json(listed);
 }

@@ -6,10 +6,12 @@ import { createGatewayCache } from '../cache/index.ts';
 import { createChainSource, type MetagraphSource } from '../chain/index.ts';
 import { type GatewayConfig, loadProfiles, type SubnetProfile } from '../config/index.ts';
 import { buildCatalog, createChatRouter, createMinerRanking } from '../router/index.ts';
+import { loadPipelines } from '../router/pipelines/index.ts';
 import { createGatewayMetrics } from '../telemetry/index.ts';
 import { createGatewayApp } from './app.ts';
 import { createDrain } from './drain.ts';
 import type { ReadinessCheck } from './readiness.ts';
+import { stepKindsOf } from './pipeline-step-models.ts';
 import { listen } from './server.ts';
 
 export interface Gateway {
@@ -79,8 +81,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     metrics,
   });
   await cache.connected();
+  const catalog = buildCatalog(profiles);
+  const pipelines = config.pipelinesPath
+    ? loadPipelines(config.pipelinesPath, stepKindsOf(catalog))
+    : undefined;
   const app = createGatewayApp({
-    catalog: buildCatalog(profiles),
+    catalog,
+    pipelines,
     profiles,
     router,
     source,

@@ -287,9 +287,9 @@ describe('pipelines', () => {
       expect(body.taogate.steps.map((step) => step.status)).toEqual(['done', 'failed', 'skipped']);
       expect(body.taogate.steps[0]!.output).toMatch(/^sn1 miner \d heard: A\(x\)$/);
 
-      const error = await stack.client.chat.completions
+      const error = (await stack.client.chat.completions
         .create({ model: 'pipeline/no-fallback', messages: [{ role: 'user', content: 'x' }] })
-        .catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+        .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
       expect(error.status).toBe(502);
       expect(error.message).toMatch(/step 'middle'/);
       expect(
