@@ -49,3 +49,19 @@ function cacheControlDirectives(header: string | undefined): Set<string> {
   if (!header) return new Set();
   return new Set(header.split(',').map((directive) => directive.trim().toLowerCase().replace(/\s+/g, '')));
 }
+
+/** How a pipeline step asks for the cache: as a direct request would (`auto`), always, never, or afresh. */
+export type StepCacheMode = 'auto' | 'on' | 'off' | 'refresh';
+
+export function stepCachePolicy(mode: StepCacheMode, deterministic: boolean): CachePolicy {
+  switch (mode) {
+    case 'auto':
+      return deterministic ? { use: true, read: true } : { use: false };
+    case 'on':
+      return { use: true, read: true };
+    case 'off':
+      return { use: false };
+    case 'refresh':
+      return { use: true, read: false };
+  }
+}

@@ -1,10 +1,13 @@
+import { type GatewayCache, routeThroughCache, stepCachePolicy } from '../cache/index.ts';
 import type { ChatRouter, RoutableModel } from '../router/index.ts';
-import { ModelNotFound, routeWithFallback } from '../router/index.ts';
+import { ModelNotFound } from '../router/index.ts';
 import type { ModelKindOf, StepModels } from '../router/pipelines/index.ts';
 
 export interface StepModelDeps {
   router: ChatRouter;
   catalog: ReadonlyMap<string, RoutableModel>;
+  /** Steps share the response cache, and coalescing, with direct requests. */
+  cache?: GatewayCache;
 }
 
 /** Steps call models through the gateway's one router, with the subnets' own fallbacks, like any request. */
@@ -13,16 +16,24 @@ export function routedStepModels(deps: StepModelDeps): StepModels {
     async chat(id, request, options) {
       const model = deps.catalog.get(id);
       if (!model) throw new ModelNotFound(id);
-      const routed = await routeWithFallback(deps.router, deps.catalog, model, request, {
-        signal: options.signal,
-        deadlineMs: options.deadlineMs,
-      });
+      const routed = await routeThroughCache(
+        deps.cache,
+        stepCachePolicy(options.cache, request.temperature === 0),
+        {
+          router: deps.router,
+          catalog: deps.catalog,
+          model,
+          request,
+          options: { signal: options.signal, deadlineMs: options.deadlineMs },
+        },
+      );
+      const cached = routed.cache === 'hit';
       return {
         servedBy: routed.servedBy.id,
-        miner: `sn${routed.miner.netuid}/uid${routed.miner.uid}`,
+        miner: cached ? undefined : `sn${routed.miner.netuid}/uid${routed.miner.uid}`,
         attempts: routed.attempts,
         hedged: routed.hedged,
-        cached: false,
+        cached,
         text: routed.text,
       };
     },

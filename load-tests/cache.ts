@@ -1,0 +1,192 @@
+/**
+ * What the cache buys (issue "Caching and batching"), in one run on one machine:
+ *
+ * 1. Cache hits against a bare Hono handler: the real gateway (localnet behind it, through
+ *    test/harness.ts) answering one cached chat completion over and over, next to a Hono app on the same
+ *    server stack returning the very bytes of that answer. Rounds alternate (bare, gateway, bare, gateway…)
+ *    so that a noisy neighbour hurts both alike; the best round of each counts. PASS when the gateway's
+ *    requests/s is at least 70% of the bare handler's.
+ * 2. Duplicate-heavy load: `--requests` chat requests over `--distinct` prompts, `--concurrency` at a time,
+ *    against miners that take `--miner-ms` to answer; upstream calls counted at the localnet miners with
+ *    the cache off (every request goes up), with coalescing only (`Cache-Control: no-cache`: identical
+ *    requests in flight share a call) and with cache and coalescing (the default).
+ * 3. Micro-batching, when the gateway serves embeddings: `--requests` embeddings requests of one text
+ *    each, all at once, upstream calls counted at the miners with batching off and on.
+ *
+ * Run: `npm run bench:cache -- [--seconds S] [--rounds R] [--connections C] [--requests N] [--distinct D]
+ * [--concurrency K] [--miner-ms M]`.
+ */
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { Hono } from 'hono';
+import { listen } from '../gateway/index.ts';
+import type { Localnet } from '../localnet/index.ts';
+import { type Stack, startStack } from '../test/harness.ts';
+
+const { values: args } = parseArgs({
+  options: {
+    seconds: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '32' },
+    requests: { type: 'string', default: '1000' },
+    distinct: { type: 'string', default: '25' },
+    concurrency: { type: 'string', default: '100' },
+    'miner-ms': { type: 'string', default: '50' },
+  },
+});
+const SECONDS = Number(args.seconds);
+const ROUNDS = Number(args.rounds);
+const CONNECTIONS = Number(args.connections);
+const REQUESTS = Number(args.requests);
+const DISTINCT = Number(args.distinct);
+const CONCURRENCY = Number(args.concurrency);
+const MINER_MS = Number(args['miner-ms']);
+
+const CHAT_MODEL = 'sn18/cortex-chat';
+const CHAT_NETUID = 18;
+const TARGET_RATIO = 0.7;
+/** Hedges are extra upstream calls of their own: off, so every call counted is one the cache let through. */
+const QUIET = { TAOGATE_HEDGE: 'off', TAOGATE_LOG_LEVEL: 'silent' };
+
+interface Throughput {
+  requestsPerSecond: number;
+  p99Ms: number;
+  errors: number;
+}
+
+async function hammer(url: string, body: string): Promise<Throughput> {
+  const result = await autocannon({
+    url,
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+  });
+  return {
+    requestsPerSecond: result.requests.average,
+    p99Ms: result.latency.p99,
+    errors: result.errors + result.non2xx,
+  };
+}
+
+const best = (runs: Throughput[]) =>
+  runs.reduce((a, b) => (b.requestsPerSecond > a.requestsPerSecond ? b : a));
+
+async function cacheHitsAgainstBareHandler(stack: Stack): Promise<boolean> {
+  const body = JSON.stringify({
+    model: CHAT_MODEL,
+    messages: [{ role: 'user', content: 'cached' }],
+    temperature: 0,
+  });
+  const url = `${stack.baseURL}/chat/completions`;
+  const warm = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const bytes = await warm.arrayBuffer();
+  const check = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  await check.arrayBuffer();
+  if (check.headers.get('x-taogate-cache') !== 'hit') throw new Error('the warm-up answer was not cached');
+
+  const bare = new Hono();
+  bare.post('/v1/chat/completions', (c) => c.body(bytes, 200, { 'content-type': 'application/json' }));
+  const bareServer = await listen(bare, 0, '127.0.0.1');
+  const bareRuns: Throughput[] = [];
+  const hitRuns: Throughput[] = [];
+  try {
+    for (let round = 0; round < ROUNDS; round++) {
+      bareRuns.push(await hammer(`${bareServer.url}/v1/chat/completions`, body));
+      hitRuns.push(await hammer(url, body));
+    }
+  } finally {
+    await bareServer.close();
+  }
+  const bareBest = best(bareRuns);
+  const hitBest = best(hitRuns);
+  const ratio = hitBest.requestsPerSecond / bareBest.requestsPerSecond;
+  const row = (name: string, t: Throughput) =>
+    `  ${name.padEnd(24)} ${t.requestsPerSecond.toFixed(0).padStart(8)} req/s   p99 ${String(t.p99Ms).padStart(4)} ms   errors ${t.errors}`;
+  console.log(
+    `1. cache hits vs a bare Hono handler (${bytes.byteLength} bytes; ${CONNECTIONS} connections, best of ${ROUNDS} × ${SECONDS} s)`,
+  );
+  console.log(row('bare Hono handler', bareBest));
+  console.log(row('gateway, cache hit', hitBest));
+  const pass = ratio >= TARGET_RATIO && hitBest.errors === 0;
+  console.log(
+    `  ratio ${(ratio * 100).toFixed(1)}% (target ≥ ${TARGET_RATIO * 100}%): ${pass ? 'PASS' : 'FAIL'}\n`,
+  );
+  return pass;
+}
+
+function upstreamCalls(localnet: Localnet, netuid: number): number {
+  const subnets = localnet.subnets();
+  const perSubnet = localnet.miners().length / subnets.length;
+  const index = subnets.findIndex((s) => s.netuid === netuid);
+  return localnet
+    .miners()
+    .slice(index * perSubnet, (index + 1) * perSubnet)
+    .reduce((sum, miner) => sum + miner.received, 0);
+}
+
+/** Sends `bodies` with at most `concurrency` in flight; counts answers that were not 200. */
+async function sendAll(url: string, bodies: string[], headers: Record<string, string>): Promise<number> {
+  let next = 0;
+  let failed = 0;
+  const worker = async () => {
+    while (next < bodies.length) {
+      const body = bodies[next++]!;
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body,
+      });
+      await response.arrayBuffer();
+      if (response.status !== 200) failed++;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, bodies.length) }, worker));
+  return failed;
+}
+
+async function duplicateHeavyLoad(stack: Stack): Promise<void> {
+  console.log(
+    `2. duplicate-heavy chat load: ${REQUESTS} requests over ${DISTINCT} prompts, ${CONCURRENCY} at a time, miners answer in ~${MINER_MS} ms`,
+  );
+  const modes: [string, Record<string, string>][] = [
+    ['cache off', { 'x-taogate-cache': 'off' }],
+    ['coalescing only', { 'cache-control': 'no-cache' }],
+    ['cache + coalescing', {}],
+  ];
+  for (const [index, [name, headers]] of modes.entries()) {
+    // Each mode gets prompts of its own, so none starts with answers another left in the cache.
+    const bodies = Array.from({ length: REQUESTS }, (_, i) =>
+      JSON.stringify({
+        model: CHAT_MODEL,
+        messages: [{ role: 'user', content: `mode ${index} prompt ${(i * 7919) % DISTINCT}` }],
+        temperature: 0,
+      }),
+    );
+    const before = upstreamCalls(stack.localnet, CHAT_NETUID);
+    const started = performance.now();
+    const failed = await sendAll(`${stack.baseURL}/chat/completions`, bodies, headers);
+    const seconds = (performance.now() - started) / 1000;
+    const calls = upstreamCalls(stack.localnet, CHAT_NETUID) - before;
+    console.log(
+      `  ${name.padEnd(20)} upstream calls ${String(calls).padStart(5)} (${((1 - calls / REQUESTS) * 100).toFixed(1)}% fewer than requests)   ${(REQUESTS / seconds).toFixed(0)} req/s   failed ${failed}`,
+    );
+  }
+  console.log('');
+}
+
+const stack = await startStack({
+  env: QUIET,
+  localnet: {
+    behaviour: (netuid) => (netuid === CHAT_NETUID ? { latencyMs: MINER_MS, jitterMs: 0 } : undefined),
+  },
+});
+let pass = false;
+try {
+  pass = await cacheHitsAgainstBareHandler(stack);
+  await duplicateHeavyLoad(stack);
+} finally {
+  await stack.close();
+}
+process.exitCode = pass ? 0 : 1;
