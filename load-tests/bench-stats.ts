@@ -1,0 +1,37 @@
+/** Latency percentiles in ms. */
+export interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+/** A growable list of float samples (ms), cheap to append at tens of thousands a second. */
+export class SampleSet {
+  #values = new Float64Array(1 << 16);
+  #size = 0;
+
+  get size(): number {
+    return this.#size;
+  }
+
+  add(value: number): void {
+    if (this.#size === this.#values.length) {
+      const grown = new Float64Array(this.#values.length * 2);
+      grown.set(this.#values);
+      this.#values = grown;
+    }
+    this.#values[this.#size++] = value;
+  }
+
+  sorted(): Float64Array {
+    return this.#values.slice(0, this.#size).sort();
+  }
+}
+
+/** Nearest-rank percentiles; NaN when there are no samples. */
+export function percentiles(samples: SampleSet): Percentiles {
+  const sorted = samples.sorted();
+  const at = (q: number) =>
+    sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]!;
+  return { p50: at(0.5), p90: at(0.9), p99: at(0.99) };
+}
