@@ -32,7 +32,7 @@ export interface CacheMetrics {
   coalesced(netuid: number): void;
 }
 
-type Counts = Record<CacheEvent, number> & { batches: number; batchedCallers: number; batchedInputs: number };
+type Counts = Record<CacheEvent, number> & { batches: number; batchedInputs: number };
 
 /**
  * The cache as the gateway runs it: memory (+ Redis when configured), coalescing in process and across
@@ -50,7 +50,6 @@ export function createGatewayCache(options: GatewayCacheOptions) {
     stored: 0,
     redis_error: 0,
     batches: 0,
-    batchedCallers: 0,
     batchedInputs: 0,
   };
   const observe = (event: CacheEvent) => {
@@ -104,9 +103,9 @@ export function createGatewayCache(options: GatewayCacheOptions) {
       options.metrics?.cacheLookup(netuid, status);
       if (coalesced) options.metrics?.coalesced(netuid);
     },
-    recordBatch(callers: number, inputs: number): void {
+    /** An upstream call that carried `inputs` texts gathered by the micro-batcher. */
+    recordBatch(inputs: number): void {
       counts.batches++;
-      counts.batchedCallers += callers;
       counts.batchedInputs += inputs;
     },
     /** Lets start-up wait (briefly) for Redis, so the first requests already share answers. */
@@ -135,7 +134,7 @@ export function createGatewayCache(options: GatewayCacheOptions) {
         },
         stored: counts.stored,
         inFlight: answers.inFlight(),
-        batching: { batches: counts.batches, callers: counts.batchedCallers, inputs: counts.batchedInputs },
+        batching: { upstreamCalls: counts.batches, inputs: counts.batchedInputs },
       };
     },
     async close(): Promise<void> {

@@ -1,6 +1,14 @@
 export type { CacheEvent, CacheStatus, Produce, Produced, Served } from './answer-cache.ts';
 export { cacheKeyOf } from './cache-key.ts';
 export { type CachePolicy, cachePolicyOf, type StepCacheMode, stepCachePolicy } from './cache-policy.ts';
+export {
+  createEmbeddingsThroughCache,
+  type Embedded,
+  type EmbeddedBatch,
+  type EmbeddingSource,
+  type EmbeddingsThroughCache,
+  type EmbeddingTarget,
+} from './cached-embeddings.ts';
 export { type CachedRouted, routeThroughCache } from './cached-generation.ts';
 export {
   type AnswerLookup,

@@ -1,0 +1,132 @@
+import type { CacheStatus } from './answer-cache.ts';
+import { cacheKeyOf } from './cache-key.ts';
+import type { CachePolicy } from './cache-policy.ts';
+import type { GatewayCache } from './gateway-cache.ts';
+import { createMicroBatcher, type MicroBatcher } from './micro-batcher.ts';
+
+/** Who answered an upstream embeddings call. */
+export interface EmbeddingSource {
+  servedBy: string;
+  miner: { netuid: number; uid: number };
+  attempts: number;
+}
+
+export interface EmbeddedBatch {
+  /** One vector per input, in order. */
+  vectors: number[][];
+  source: EmbeddingSource;
+}
+
+/** Where a request's texts go: calls to the same group may be merged into one upstream call. */
+export interface EmbeddingTarget {
+  /** Requests that may share a call: the same model, asked for vectors of the same length. */
+  group: string;
+  /** Texts one upstream call may carry (the subnet profile's limit). */
+  maxInputs: number;
+  /** Lifetime of a cached vector (the subnet's TTL). */
+  ttlMs: number;
+  /** False when the answer came from a fallback model: shared by the callers in flight, never kept. */
+  storable(source: EmbeddingSource): boolean;
+  /** One upstream call for a batch of texts. */
+  send(inputs: string[], signal: AbortSignal): Promise<EmbeddedBatch>;
+}
+
+export interface Embedded {
+  vectors: number[][];
+  /** `hit` when every text came from the cache. */
+  cache: CacheStatus;
+  coalesced: boolean;
+  /** Who answered the first text (the miner header names one). */
+  source: EmbeddingSource;
+}
+
+interface Item {
+  input: string;
+  target: EmbeddingTarget;
+}
+
+interface VectorMeta {
+  vector: number[];
+  source: EmbeddingSource;
+}
+
+/**
+ * Embeddings through the cache, one text at a time, and through a micro-batcher: each text is answered from
+ * the cache or by the call already embedding it, and the texts left over from every caller within the
+ * batch window travel upstream together, split back per caller.
+ */
+export function createEmbeddingsThroughCache(cache: GatewayCache) {
+  const batchers = new Map<string, MicroBatcher<Item, VectorMeta>>();
+
+  function batcherFor(target: EmbeddingTarget): MicroBatcher<Item, VectorMeta> {
+    const name = `${target.group}|${target.maxInputs}`;
+    let batcher = batchers.get(name);
+    if (!batcher) {
+      batcher = createMicroBatcher<Item, VectorMeta>({
+        windowMs: cache.settings.batchWindowMs,
+        maxWeight: Math.max(1, Math.min(target.maxInputs, cache.settings.batchMaxInputs)),
+        // Every item of a group calls the same model the same way: the first one's sender speaks for all.
+        run: async (items, signal) => {
+          const batch = await items[0]!.target.send(
+            items.map((item) => item.input),
+            signal,
+          );
+          return batch.vectors.map((vector) => ({ vector, source: batch.source }));
+        },
+        onBatch: (items) => cache.recordBatch(items),
+      });
+      batchers.set(name, batcher);
+    }
+    return batcher;
+  }
+
+  async function embed(
+    policy: CachePolicy,
+    target: EmbeddingTarget,
+    inputs: readonly string[],
+    signal: AbortSignal,
+  ): Promise<Embedded> {
+    if (inputs.length === 0) throw new RangeError('no text to embed');
+    const batcher = batcherFor(target);
+    const one = (input: string) => batcher.submit({ input, target }, signal);
+    if (!cache.settings.enabled || !policy.use) {
+      const answers = await Promise.all(inputs.map(one));
+      return {
+        vectors: answers.map((a) => a.vector),
+        cache: 'bypass',
+        coalesced: false,
+        source: answers[0]!.source,
+      };
+    }
+    const served = await Promise.all(
+      inputs.map((input) =>
+        cache.answer<VectorMeta>(
+          {
+            key: cacheKeyOf('embedding', { group: target.group, input }),
+            ttlMs: target.ttlMs,
+            read: policy.read,
+            signal,
+          },
+          async (flightSignal) => {
+            const answer = await batcher.submit({ input, target }, flightSignal);
+            return { meta: answer, text: NO_TEXT, storable: target.storable(answer.source) };
+          },
+        ),
+      ),
+    );
+    return {
+      vectors: served.map((s) => s.meta.vector),
+      cache: served.every((s) => s.status === 'hit') ? 'hit' : 'miss',
+      coalesced: served.some((s) => s.coalesced),
+      source: served[0]!.meta.source,
+    };
+  }
+
+  return { embed };
+}
+
+export type EmbeddingsThroughCache = ReturnType<typeof createEmbeddingsThroughCache>;
+
+const NO_TEXT: AsyncIterable<string> = {
+  async *[Symbol.asyncIterator]() {},
+};
