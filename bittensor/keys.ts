@@ -1,5 +1,5 @@
 import { DEV_PHRASE } from '@polkadot/keyring';
-import { hexToU8a, isHex, u8aToHex } from '@polkadot/util';
+import { hexToU8a, isHex } from '@polkadot/util';
 import {
   decodeAddress,
   encodeAddress,
@@ -45,8 +45,13 @@ export async function hotkeyFromSecret(secret: string): Promise<Hotkey> {
   return {
     ss58: encodeAddress(publicKey, SS58_PREFIX),
     publicKey,
-    sign: (message) => u8aToHex(sr25519Sign(publicKey, secretKey, encoder.encode(message))),
+    sign: (message) => signatureHex(sr25519Sign(publicKey, secretKey, encoder.encode(message))),
   };
+}
+
+/** `0x` + hex of a signature: Buffer's encoder is several times faster than u8aToHex, and this runs per request. */
+function signatureHex(signature: Uint8Array): string {
+  return `0x${Buffer.from(signature.buffer, signature.byteOffset, signature.byteLength).toString('hex')}`;
 }
 
 /** Verifies a `0x`-hex sr25519 signature by an ss58 address. Any malformed input is simply "not verified". */

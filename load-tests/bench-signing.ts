@@ -5,6 +5,7 @@ import { hotkeyFromSecret, type SynapseCall, signSynapse, synapseBodyHash } from
 import { LOCALNET_HOTKEY } from '../config/index.ts';
 import type { Row } from './bench-report.ts';
 import { markdownTable } from './bench-report.ts';
+import { createSigningPool } from './bench-signing-pool.ts';
 
 export interface SigningResult {
   /** µs per whole signed synapse request. */
@@ -13,6 +14,26 @@ export interface SigningResult {
   signatureUs: number;
   /** µs per synapse body hash (sha3-256 of Python str() of the hashed fields). */
   bodyHashUs: number;
+  /** Signatures on worker threads (bench-signing-pool.ts), 64 asked at a time. */
+  threads: { threads: number; perSecond: number; mainThreadUs: number }[];
+}
+
+/** Signatures per second through a pool, and the event loop's own µs per signature (postMessage, batching). */
+async function measurePool(threads: number, ms = 700): Promise<SigningResult['threads'][number]> {
+  const pool = createSigningPool(LOCALNET_HOTKEY, threads);
+  const message = (i: number) => `1732512345678901234.${i}.${'a'.repeat(64)}`;
+  await Promise.all(Array.from({ length: 256 }, (_, i) => pool.sign(message(i))));
+  const before = performance.eventLoopUtilization();
+  const started = performance.now();
+  let signed = 0;
+  while (performance.now() - started < ms) {
+    await Promise.all(Array.from({ length: 64 }, (_, i) => pool.sign(message(i))));
+    signed += 64;
+  }
+  const elapsed = performance.now() - started;
+  const busy = performance.eventLoopUtilization(before);
+  await pool.close();
+  return { threads, perSecond: (signed * 1000) / elapsed, mainThreadUs: (busy.active * 1000) / signed };
 }
 
 /**
@@ -58,6 +79,7 @@ export async function measureSigning(): Promise<SigningResult> {
     signSynapseUs: timePerCall(() => signSynapse(call)),
     signatureUs: timePerCall(() => dendrite.sign(message)),
     bodyHashUs: timePerCall(() => synapseBodyHash(call.fields, call.shape.requiredHashFields)),
+    threads: [await measurePool(1), await measurePool(2)],
   };
 }
 
@@ -73,6 +95,13 @@ export function signingLines(signing: SigningResult, rows: readonly Row[] = []):
     ],
     ['  of which the body hash', signing.bodyHashUs.toFixed(1), (1e6 / signing.bodyHashUs).toFixed(0)],
   ];
+  for (const pool of signing.threads) {
+    lines.push([
+      `  signature on ${pool.threads} worker thread${pool.threads > 1 ? 's' : ''} (event loop's share)`,
+      pool.mainThreadUs.toFixed(1),
+      `${pool.perSecond.toFixed(0)} (all threads)`,
+    ]);
+  }
   const table = markdownTable(['signing cost', 'µs / request', 'requests/s per core'], lines);
   const load = rows
     .filter((row) => row.target === 'dendrite')
