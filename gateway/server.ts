@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { serve } from '@hono/node-server';
 import type { Hono } from 'hono';
 
@@ -16,9 +16,38 @@ export interface RunningServer {
 /** Time for error events and 503s written at the drain timeout to reach clients before sockets are cut. */
 const CUT_GRACE_MS = 1000;
 
+/** What a client may send before the request reaches the app: bounds against slow and oversized requests. */
+export interface ServerLimits {
+  /** Request line plus headers; more is 431. */
+  maxHeaderBytes: number;
+  /** Headers must be in within this (slowloris); else 408. */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must be in within this; else 408. */
+  requestTimeoutMs: number;
+}
+
+export const NODE_DEFAULT_LIMITS: ServerLimits = {
+  maxHeaderBytes: 16 * 1024,
+  headersTimeoutMs: 60_000,
+  requestTimeoutMs: 300_000,
+};
+
 /** Serves a Hono app on node:http; resolves once it listens. */
-export async function listen(app: Hono, port: number, hostname: string): Promise<RunningServer> {
-  const server = serve({ fetch: app.fetch, port, hostname });
+export async function listen(
+  app: Hono,
+  port: number,
+  hostname: string,
+  limits: ServerLimits = NODE_DEFAULT_LIMITS,
+): Promise<RunningServer> {
+  const serverOptions = {
+    maxHeaderSize: limits.maxHeaderBytes,
+    headersTimeout: limits.headersTimeoutMs,
+    requestTimeout: limits.requestTimeoutMs,
+    // Node checks those timeouts only this often (30 s by default): a slow client would outlive them.
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 2)),
+  };
+  const server = serve({ fetch: app.fetch, port, hostname, serverOptions });
+  server.on('clientError', answerClientError);
   // `once` rejects on 'error', so a taken port fails start-up with EADDRINUSE instead of crashing later.
   if (!server.listening) await once(server, 'listening');
   const address = server.address() as AddressInfo;
@@ -42,4 +71,24 @@ export async function listen(app: Hono, port: number, hostname: string): Promise
       clearTimeout(cut);
     },
   };
+}
+
+/**
+ * Requests Node refuses before the app sees them (malformed, headers too large, too slow) get an error in
+ * OpenAI's shape like every other, instead of Node's bare status line.
+ */
+function answerClientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+  const [status, reason, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'Request Header Fields Too Large', 'The request headers are too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'Request Timeout', 'The request took too long to arrive']
+        : [400, 'Bad Request', 'The request is not valid HTTP'];
+  const body = JSON.stringify({
+    error: { message, type: 'invalid_request_error', param: null, code: `http_${status}` },
+  });
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+  );
 }

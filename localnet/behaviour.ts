@@ -12,6 +12,8 @@ export interface MinerBehaviour {
   hangRate: number;
   /** Resets the connection (TCP RST) instead of answering. */
   resetRate: number;
+  /** Answers 307 to the cloud metadata address, the classic server-side request forgery bait. */
+  redirectRate: number;
   /** Answers 500 with its protocol's error body. */
   errorRate: number;
   /** Answers 200 with bytes that are no answer at all (binary, not even UTF-8). */
@@ -41,6 +43,7 @@ export const HEALTHY: MinerBehaviour = {
   chunkDelayMs: 1,
   hangRate: 0,
   resetRate: 0,
+  redirectRate: 0,
   errorRate: 0,
   garbageRate: 0,
   truncatedRate: 0,
@@ -56,6 +59,7 @@ export const HEALTHY: MinerBehaviour = {
 export const STAGED_FAULTS = [
   ['hang', 'hangRate'],
   ['reset', 'resetRate'],
+  ['redirect', 'redirectRate'],
   ['error', 'errorRate'],
   ['garbage', 'garbageRate'],
   ['truncated', 'truncatedRate'],
@@ -127,6 +131,8 @@ export interface AnswerWire {
 /** A page of the kind proxies and captive portals put where an API answer should be. */
 const HTML_PAGE = '<!doctype html><html><body><h1>502 Bad Gateway</h1><p>nginx</p></body></html>';
 
+const REDIRECT_BAIT = 'http://169.254.169.254/latest/meta-data/iam/security-credentials/';
+
 /** Comfortably past the gateway's 8 MiB cap on upstream answers. */
 const HUGE_BYTES = 12 * 1024 * 1024;
 
@@ -144,6 +150,9 @@ export async function writeStaged(
       return;
     case 'reset':
       return void response.socket?.resetAndDestroy();
+    case 'redirect':
+      response.writeHead(307, { ...wire.failure.headers, location: REDIRECT_BAIT });
+      return void response.end(wire.failure.body);
     case 'error':
       response.writeHead(500, wire.failure.headers);
       return void response.end(wire.failure.body);
