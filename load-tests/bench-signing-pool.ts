@@ -39,7 +39,9 @@ export function createSigningPool(
     const lane: Lane = { worker, inFlight: [] };
     worker.on('message', (signatures: string[]) => {
       const batch = lane.inFlight.shift() ?? [];
-      batch.forEach((pending, i) => pending.resolve(signatures[i]!));
+      batch.forEach((pending, i) => {
+        pending.resolve(signatures[i]!);
+      });
     });
     worker.on('error', (error) => {
       for (const batch of lane.inFlight.splice(0)) for (const pending of batch) pending.reject(error);
