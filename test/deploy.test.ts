@@ -1,0 +1,360 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseAllDocuments } from 'yaml';
+import type { z } from 'zod';
+import { type GatewayConfig, loadLayeredConfig, SETTING_NAMES } from '../config/index.ts';
+import {
+  type ComposeService,
+  composeFile,
+  type Deployment,
+  type EnvVar,
+  type Manifest,
+  manifest,
+} from './deploy-schema.ts';
+import { type Stack, startStack } from './harness.ts';
+
+const ROOT = new URL('..', import.meta.url).pathname;
+const DEPLOY = join(ROOT, 'deploy');
+const MNEMONIC = 'bottom drive obey lake curtain smoke basket hold race lonely fit walk';
+/** Settings that hold credentials: in manifests they come from a Secret, in compose from interpolation. */
+const SECRET_SETTING = /^TAOGATE_(HOTKEY|DATABASE_URL|REDIS_URL)$|SECRET|PASSWORD|TOKEN|API_KEY/;
+
+function yamlFilesUnder(dir: string): string[] {
+  return readdirSync(dir, { withFileTypes: true, recursive: true })
+    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
+    .map((entry) => join(entry.parentPath, entry.name));
+}
+
+/** Every document of a YAML file; a syntax error fails with the file named. */
+function readYaml(path: string): unknown[] {
+  const documents = parseAllDocuments(readFileSync(path, 'utf8'), { merge: true });
+  const list = Array.isArray(documents) ? documents : [documents];
+  for (const document of list) {
+    if (document.errors.length > 0) throw new Error(`${path}: ${document.errors[0]?.message}`);
+  }
+  return list.map((document) => document.toJS()).filter((value) => value !== null);
+}
+
+function valid<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new Error(`${where}\n  ${issues.join('\n  ')}`);
+  }
+  return parsed.data;
+}
+
+/** A config file as the gateway would read it, with a stand-in hotkey file and credentials. */
+function gatewayConfigOf(fileText: string, env: Record<string, string>): GatewayConfig {
+  const dir = mkdtempSync(join(tmpdir(), 'taogate-deploy-'));
+  const path = join(dir, 'taogate.yaml');
+  writeFileSync(path, fileText);
+  writeFileSync(join(dir, 'hotkey'), MNEMONIC);
+  const loaded = loadLayeredConfig({ ...env, TAOGATE_HOTKEY_FILE: join(dir, 'hotkey') }, path);
+  if (!loaded.ok) throw new Error(`${loaded.errors.join('\n')}`);
+  return loaded.config;
+}
+
+function expectKnownSettings(names: string[], where: string) {
+  for (const name of names.filter((n) => n.startsWith('TAOGATE_'))) {
+    expect(SETTING_NAMES.includes(name) || name === 'TAOGATE_CONFIG', `${where}: ${name} is no setting`).toBe(
+      true,
+    );
+  }
+  for (const name of names) expect(name, where).toMatch(/^(TAOGATE|OTEL)_/);
+}
+
+/** Compose's `${VAR:-default}` / `${VAR:?message}` / `${VAR}`, with stand-ins for unset variables. */
+function interpolate(value: string): string {
+  return value.replace(/\$\{(\w+)(?::-([^}]*)|:\?[^}]*)?\}/g, (_, name: string, fallback?: string) =>
+    fallback !== undefined ? fallback : `stand-in-${name.toLowerCase()}`,
+  );
+}
+
+/** Paths of the gateway URLs a file calls (comments aside). */
+function urlPathsIn(text: string): string[] {
+  const code = text
+    .split('\n')
+    .filter((line) => !line.trimStart().startsWith('#'))
+    .join('\n');
+  return [...code.matchAll(/http:\/\/127\.0\.0\.1:[^/'"\s]+(\/[\w/-]*)/g)].map((match) => match[1]!);
+}
+
+describe('deploy/', () => {
+  const k8sFiles = yamlFilesUnder(join(DEPLOY, 'k8s'));
+  const manifests: { file: string; object: Manifest }[] = [];
+  let stack: Stack;
+
+  beforeAll(async () => {
+    for (const file of k8sFiles) {
+      for (const [i, document] of readYaml(file).entries()) {
+        manifests.push({
+          file,
+          object: valid(manifest, document, `${relative(ROOT, file)} document ${i + 1}`),
+        });
+      }
+    }
+    stack = await startStack();
+  });
+  afterAll(() => stack.close());
+
+  const ofKind = <K extends Manifest['kind']>(kind: K) =>
+    manifests.map((m) => m.object).filter((m): m is Extract<Manifest, { kind: K }> => m.kind === kind);
+  const theDeployment = (): Deployment => {
+    const [deployment] = ofKind('Deployment');
+    if (!deployment) throw new Error('deploy/k8s has no Deployment');
+    return deployment;
+  };
+
+  it('parses every YAML file in deploy/', () => {
+    const files = yamlFilesUnder(DEPLOY);
+    expect(files.length).toBeGreaterThan(10);
+    for (const file of files) expect(readYaml(file).length, file).toBeGreaterThan(0);
+  });
+
+  it('has the Kubernetes kinds a replicated gateway needs, each with its required fields', () => {
+    const kinds = manifests.map((m) => m.object.kind);
+    for (const kind of [
+      'Deployment',
+      'Service',
+      'HorizontalPodAutoscaler',
+      'PodDisruptionBudget',
+      'ConfigMap',
+    ]) {
+      expect(kinds).toContain(kind);
+    }
+    const [kustomization] = ofKind('Kustomization');
+    const listed = new Set(kustomization!.resources);
+    for (const { file, object } of manifests) {
+      const name = relative(join(DEPLOY, 'k8s'), file);
+      if (object.kind === 'Kustomization') continue;
+      // The Secret documents its keys; real values are created out of band, never applied from git.
+      expect(listed.has(name), `${name} in kustomization.yaml`).toBe(object.kind !== 'Secret');
+    }
+    for (const resource of listed) expect(existsSync(join(DEPLOY, 'k8s', resource)), resource).toBe(true);
+  });
+
+  it('wires the deployment to a config file the gateway accepts, with secrets from the Secret only', () => {
+    const deployment = theDeployment();
+    const pod = deployment.spec.template.spec;
+    const container = pod.containers[0]!;
+    expectKnownSettings(
+      container.env.map((v) => v.name),
+      'deployment env',
+    );
+    const secrets = new Map(ofKind('Secret').map((s) => [s.metadata.name, s.stringData]));
+    const refersToSecret = (name: string, key: string) => secrets.get(name)?.[key] !== undefined;
+    for (const variable of container.env) {
+      if (SECRET_SETTING.test(variable.name)) {
+        expect('valueFrom' in variable && 'secretKeyRef' in variable.valueFrom, variable.name).toBe(true);
+      }
+      if ('valueFrom' in variable && 'secretKeyRef' in variable.valueFrom) {
+        const ref = variable.valueFrom.secretKeyRef;
+        expect(refersToSecret(ref.name, ref.key), `${variable.name} → ${ref.name}/${ref.key}`).toBe(true);
+      }
+    }
+    // The config file: TAOGATE_CONFIG names a file in a mounted ConfigMap.
+    // Values from the Secret are its documented examples, so their form is checked too.
+    const envValue = (v: EnvVar) => {
+      if ('value' in v) return v.value;
+      if ('secretKeyRef' in v.valueFrom) {
+        return secrets.get(v.valueFrom.secretKeyRef.name)?.[v.valueFrom.secretKeyRef.key] ?? '';
+      }
+      throw new Error(`${v.name}: only values and Secret references are expected`);
+    };
+    const env = Object.fromEntries(container.env.map((v) => [v.name, envValue(v)]));
+    const configPath = env.TAOGATE_CONFIG!;
+    const mountOf = (path: string) => container.volumeMounts.find((m) => path.startsWith(`${m.mountPath}/`));
+    const configMount = mountOf(configPath);
+    const configVolume = pod.volumes.find((v) => v.name === configMount?.name);
+    const configMap = ofKind('ConfigMap').find((c) => c.metadata.name === configVolume?.configMap?.name);
+    const fileText = configMap?.data[configPath.slice(configMount!.mountPath.length + 1)];
+    expect(fileText, `${configPath} in a mounted ConfigMap`).toBeTypeOf('string');
+    const config = gatewayConfigOf(fileText!, env);
+
+    // The hotkey file the config names is an item of a mounted Secret volume.
+    const hotkeyPath = /^hotkey_file: (\S+)$/m.exec(fileText!)?.[1];
+    const hotkeyMount = mountOf(hotkeyPath ?? '');
+    const hotkeyVolume = pod.volumes.find((v) => v.name === hotkeyMount?.name)?.secret;
+    const item = hotkeyVolume?.items?.find((i) => `${hotkeyMount!.mountPath}/${i.path}` === hotkeyPath);
+    expect(item && refersToSecret(hotkeyVolume!.secretName, item.key), `hotkey_file ${hotkeyPath}`).toBe(
+      true,
+    );
+    for (const mount of container.volumeMounts) expect(pod.volumes.map((v) => v.name)).toContain(mount.name);
+    expect(container.env.some((v) => v.name === 'TAOGATE_HOTKEY')).toBe(false);
+
+    // Ports, probes' ports and the stop grace agree with the config.
+    const http = container.ports.find((p) => p.containerPort === config.port);
+    expect(http, `a container port ${config.port}`).toBeDefined();
+    for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
+      if (probe) expect([http!.name, http!.containerPort]).toContain(probe.httpGet.port);
+    }
+    const preStop = container.lifecycle.preStop.exec.command;
+    const preStopSeconds = preStop[0] === 'sleep' ? Number(preStop[1]) : 0;
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
+      preStopSeconds + config.drainMs / 1000 + 5,
+    );
+
+    // Service, autoscaler and disruption budget all select these pods.
+    const podLabels = deployment.spec.template.metadata.labels;
+    const selects = (selector: Record<string, string>) =>
+      Object.entries(selector).every(([key, value]) => podLabels[key] === value);
+    expect(selects(deployment.spec.selector.matchLabels)).toBe(true);
+    const services = ofKind('Service').filter((s) => 'selector' in s.spec);
+    expect(services.length).toBeGreaterThan(0);
+    for (const service of services) {
+      if (!('selector' in service.spec)) continue;
+      expect(selects(service.spec.selector), service.metadata.name).toBe(true);
+      for (const port of service.spec.ports)
+        expect([http!.name, http!.containerPort]).toContain(port.targetPort);
+    }
+    for (const hpa of ofKind('HorizontalPodAutoscaler')) {
+      expect(hpa.spec.scaleTargetRef.name).toBe(deployment.metadata.name);
+      expect(hpa.spec.maxReplicas).toBeGreaterThanOrEqual(hpa.spec.minReplicas);
+    }
+    for (const pdb of ofKind('PodDisruptionBudget'))
+      expect(selects(pdb.spec.selector.matchLabels)).toBe(true);
+  });
+
+  it('probes, healthchecks and scrapes paths the gateway answers', async () => {
+    const container = theDeployment().spec.template.spec.containers[0]!;
+    const paths = new Set(
+      [container.livenessProbe, container.readinessProbe, container.startupProbe].map((p) => p?.httpGet.path),
+    );
+    for (const path of urlPathsIn(readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8'))) paths.add(path);
+    for (const path of urlPathsIn(readFileSync(join(DEPLOY, 'docker-compose.yml'), 'utf8'))) paths.add(path);
+    const [prometheus] = readYaml(join(DEPLOY, 'prometheus.yml')) as {
+      scrape_configs: { metrics_path?: string }[];
+    }[];
+    for (const job of prometheus!.scrape_configs) paths.add(job.metrics_path ?? '/metrics');
+    paths.delete(undefined);
+    paths.delete('/-/healthy'); // Prometheus's own
+    expect([...paths].sort()).toEqual(['/healthz', '/metrics', '/readyz']);
+    for (const path of paths) {
+      const response = await fetch(`${stack.gateway.url}${path}`);
+      expect(response.status, path).toBe(200);
+    }
+  });
+
+  it('composes two gateways sharing Redis and PostgreSQL, a collector and Prometheus, all checked', () => {
+    const [document] = readYaml(join(DEPLOY, 'docker-compose.yml'));
+    const compose = valid(composeFile, document, 'deploy/docker-compose.yml');
+    const services = Object.entries(compose.services);
+    const gateways = services.filter(([, s]) => s.build?.dockerfile === 'deploy/Dockerfile');
+    expect(gateways.length).toBe(2);
+    const named = (pattern: RegExp) => services.find(([, s]) => pattern.test(s.image))?.[0];
+    const redis = named(/^redis:/);
+    const postgres = named(/^postgres:/);
+    const collector = named(/opentelemetry-collector/);
+    const prometheusService = named(/prometheus\/prometheus|^prom\/prometheus/);
+    expect([redis, postgres, collector, prometheusService]).not.toContain(undefined);
+
+    for (const [name, service] of services) {
+      for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
+        expect(compose.services[dependency], `${name} depends on ${dependency}`).toBeDefined();
+        if (condition === 'service_healthy') expect(compose.services[dependency]!.healthcheck).toBeDefined();
+      }
+      // The collector's image has nothing to probe itself with; nothing waits on its health.
+      if (name !== collector) expect(service.healthcheck, `${name} healthcheck`).toBeDefined();
+      for (const volume of service.volumes ?? []) {
+        if (volume.startsWith('.'))
+          expect(existsSync(join(DEPLOY, volume.split(':')[0]!)), volume).toBe(true);
+      }
+    }
+
+    const collectorConfig = readYaml(join(DEPLOY, mountedFile(compose.services[collector!]!)))[0] as {
+      receivers: { otlp: { protocols: { http: { endpoint: string } } } };
+      exporters: Record<string, unknown>;
+      processors: Record<string, unknown>;
+      service: { pipelines: { traces: { receivers: string[]; processors: string[]; exporters: string[] } } };
+    };
+    const traces = collectorConfig.service.pipelines.traces;
+    for (const receiver of traces.receivers) expect(collectorConfig.receivers).toHaveProperty(receiver);
+    for (const processor of traces.processors) expect(collectorConfig.processors).toHaveProperty(processor);
+    for (const exporter of traces.exporters) expect(collectorConfig.exporters).toHaveProperty(exporter);
+    const otlpPort = collectorConfig.receivers.otlp.protocols.http.endpoint.split(':')[1];
+    const prometheus = readYaml(join(DEPLOY, mountedFile(compose.services[prometheusService!]!)))[0] as {
+      scrape_configs: { metrics_path?: string; static_configs: { targets: string[] }[] }[];
+    };
+    const targets = prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((c) => c.targets));
+
+    for (const [name, gateway] of gateways) {
+      const env = Object.fromEntries(
+        Object.entries(gateway.environment ?? {}).map(([k, v]) => [k, interpolate(v)]),
+      );
+      expectKnownSettings(Object.keys(env), `${name} environment`);
+      for (const [key, value] of Object.entries(gateway.environment ?? {})) {
+        // Credentials come from deploy/.env through interpolation, never written in the file.
+        if (SECRET_SETTING.test(key) && /:\/\/[^@]*@/.test(value)) {
+          expect(/:\/\/[^:]*:\$\{[^}]+\}@/.test(value), `${name} ${key}: password from \${…}`).toBe(true);
+        }
+      }
+      expect(new URL(env.TAOGATE_REDIS_URL!).hostname).toBe(redis);
+      expect(new URL(env.TAOGATE_DATABASE_URL!).hostname).toBe(postgres);
+      expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe(`http://${collector}:${otlpPort}`);
+      const configFile = (gateway.volumes ?? []).find((v) => v.split(':')[1] === env.TAOGATE_CONFIG);
+      expect(configFile, `${name} mounts TAOGATE_CONFIG`).toBeDefined();
+      const config = gatewayConfigOf(readFileSync(join(DEPLOY, configFile!.split(':')[0]!), 'utf8'), env);
+      expect((gateway.ports ?? []).map((p) => Number(p.split(':')[1]))).toContain(config.port);
+      expect(Number.parseInt(gateway.stop_grace_period ?? '10s', 10)).toBeGreaterThan(config.drainMs / 1000);
+      expect(gateway.depends_on?.[redis!]?.condition).toBe('service_healthy');
+      expect(gateway.depends_on?.[postgres!]?.condition).toBe('service_healthy');
+      expect(targets).toContain(`${name}:${config.port}`);
+      for (const secret of gateway.secrets ?? []) expect(compose.secrets?.[secret], secret).toBeDefined();
+    }
+    // Secret files and the .env with passwords stay out of git.
+    const ignored = readFileSync(join(DEPLOY, '.gitignore'), 'utf8').split('\n');
+    expect(ignored).toEqual(expect.arrayContaining(['.env', 'secrets/']));
+    for (const secret of Object.values(compose.secrets ?? {})) expect(secret.file).toMatch(/^\.\/secrets\//);
+  });
+
+  it('builds a multi-stage, non-root image with a HEALTHCHECK that installs and starts as CI does', () => {
+    const instructions = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8')
+      .replace(/\\\n/g, ' ')
+      .split('\n')
+      .filter((line) => line.trim() && !line.trimStart().startsWith('#'))
+      .map((line) => {
+        const [keyword = '', ...rest] = line.trim().split(/\s+/);
+        return { keyword: keyword.toUpperCase(), args: rest.join(' ') };
+      });
+    const stages = instructions.filter((i) => i.keyword === 'FROM');
+    expect(stages.length).toBeGreaterThanOrEqual(2);
+    const finalStage = instructions.slice(instructions.lastIndexOf(stages.at(-1)!));
+    const last = (keyword: string) => finalStage.filter((i) => i.keyword === keyword).at(-1)?.args;
+    expect(last('USER')).toMatch(/^(?!root$|0$)\S+$/);
+    expect(last('HEALTHCHECK')).toMatch(/CMD/);
+    expect(finalStage.some((i) => i.keyword === 'COPY' && i.args.startsWith('--from='))).toBe(true);
+
+    const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    expect((JSON.parse(last('CMD')!) as string[]).join(' ')).toBe(packageJson.scripts.start);
+    const ciInstall = /npm ci[^\n]*/.exec(readFileSync(join(ROOT, '.ci/run'), 'utf8'))![0];
+    const install = instructions.find((i) => i.keyword === 'RUN' && i.args.includes('npm ci'))?.args ?? '';
+    for (const flag of ciInstall.split(/\s+/)) expect(install.split(/\s+/)).toContain(flag);
+    const port = /TAOGATE_PORT=(\d+)/.exec(finalStage.map((i) => i.args).join(' '))?.[1];
+    expect(last('EXPOSE')).toBe(port);
+
+    // The runtime needs every source folder the CLI imports, and no tests, benchmarks or secrets.
+    const ignore = readFileSync(join(DEPLOY, 'Dockerfile.dockerignore'), 'utf8')
+      .split('\n')
+      .filter((line) => line && !line.startsWith('#'));
+    for (const folder of ['bin', 'gateway', 'router', 'adapters', 'bittensor', 'chain', 'config', 'models']) {
+      expect(ignore, folder).not.toContain(folder);
+      expect(existsSync(join(ROOT, folder)), folder).toBe(true);
+    }
+    expect(ignore).toEqual(
+      expect.arrayContaining(['**/node_modules', '.git', 'test', 'load-tests', '**/.env']),
+    );
+    expect(existsSync(join(dirname(join(DEPLOY, 'Dockerfile')), 'Dockerfile.dockerignore'))).toBe(true);
+  });
+});
+
+/** The host side of a service's first `./file:/path` volume. */
+function mountedFile(service: ComposeService): string {
+  const volume = (service.volumes ?? []).find((v) => v.startsWith('./'));
+  if (!volume) throw new Error(`${service.image} mounts no config file`);
+  return volume.split(':')[0]!;
+}
