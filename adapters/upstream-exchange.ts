@@ -1,5 +1,6 @@
+import { context, propagation } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import { readCappedText } from './body.ts';
+import { MAX_UPSTREAM_BYTES, parseJsonOrUndefined, readCappedText } from './body.ts';
 import { toUpstreamError, UpstreamError } from './errors.ts';
 import type { CallOptions, MinerTarget } from './types.ts';
 
@@ -12,20 +13,65 @@ export interface UpstreamRequest {
   body: string;
 }
 
-/** What a wire protocol makes of the upstream's answer. */
-export interface AnswerReading {
+/** How a wire protocol's upstream explains itself. */
+export interface UpstreamPeer {
   /** Who answers, as error messages name it: "axon answered 401". */
   peer: string;
-  /** The text of an accepted (200) answer, as it arrives. */
-  text(response: Dispatcher.ResponseData): AsyncIterable<string>;
   /** A short explanation from a rejected answer's body and headers, if it gives one. */
   rejection(response: Dispatcher.ResponseData, body: string): string | undefined;
 }
 
+/** What a wire protocol makes of the upstream's streamed answer. */
+export interface AnswerReading extends UpstreamPeer {
+  /** The text of an accepted (200) answer, as it arrives. */
+  text(response: Dispatcher.ResponseData): AsyncIterable<string>;
+}
+
+/** An upstream's accepted (200) answer, its body still to be read within the attempt's deadline. */
+export interface Accepted {
+  response: Dispatcher.ResponseData;
+  deadline: AbortSignal;
+  peer: string;
+}
+
 /**
  * What every wire protocol shares: POST within the attempt's deadline (or until the caller goes away),
- * non-200 → `upstream_rejected`, failures mid-stream → typed errors, an empty answer → `upstream_invalid`.
- * Resolves once the upstream accepted the request; the text then streams.
+ * non-200 → `upstream_rejected`. Resolves once the upstream accepted the request.
+ */
+export async function postToUpstream(
+  dispatcher: Dispatcher,
+  request: UpstreamRequest,
+  call: CallOptions,
+  upstream: UpstreamPeer,
+): Promise<Accepted> {
+  const deadline = AbortSignal.timeout(Math.max(1, Math.ceil(call.timeoutMs)));
+  const signal = AbortSignal.any([call.signal, deadline]);
+  let response: Dispatcher.ResponseData;
+  try {
+    response = await dispatcher.request({
+      ...request,
+      headers: withTraceContext(request.headers),
+      method: 'POST',
+      signal,
+    });
+  } catch (error) {
+    throw toUpstreamError(error, deadline);
+  }
+  if (response.statusCode !== 200) {
+    const body = await readCappedText(response.body).catch(() => '');
+    const detail = upstream.rejection(response, body)?.slice(0, 300);
+    throw new UpstreamError(
+      'upstream_rejected',
+      `${upstream.peer} answered ${response.statusCode}${detail ? `: ${detail}` : ''}`,
+      response.statusCode,
+    );
+  }
+  return { response, deadline, peer: upstream.peer };
+}
+
+/**
+ * A streamed answer: POSTs, then the text as it arrives; failures mid-stream become typed errors and an
+ * empty answer is `upstream_invalid`.
  */
 export async function exchangeWithUpstream(
   dispatcher: Dispatcher,
@@ -33,24 +79,26 @@ export async function exchangeWithUpstream(
   call: CallOptions,
   reading: AnswerReading,
 ): Promise<AsyncIterable<string>> {
-  const deadline = AbortSignal.timeout(Math.max(1, Math.ceil(call.timeoutMs)));
-  const signal = AbortSignal.any([call.signal, deadline]);
-  let response: Dispatcher.ResponseData;
+  const accepted = await postToUpstream(dispatcher, request, call, reading);
+  return guardStream(reading.text(accepted.response), accepted.deadline, accepted.peer);
+}
+
+/** An accepted answer's whole body as JSON, capped; anything that is not JSON is `upstream_invalid`. */
+export async function readJsonAnswer(accepted: Accepted, maxBytes = MAX_UPSTREAM_BYTES): Promise<unknown> {
+  let text: string;
   try {
-    response = await dispatcher.request({ ...request, method: 'POST', signal });
+    text = await readCappedText(accepted.response.body, maxBytes);
   } catch (error) {
-    throw toUpstreamError(error, deadline);
+    throw toUpstreamError(error, accepted.deadline);
   }
-  if (response.statusCode !== 200) {
-    const body = await readCappedText(response.body).catch(() => '');
-    const detail = reading.rejection(response, body)?.slice(0, 300);
-    throw new UpstreamError(
-      'upstream_rejected',
-      `${reading.peer} answered ${response.statusCode}${detail ? `: ${detail}` : ''}`,
-      response.statusCode,
-    );
-  }
-  return guardStream(reading.text(response), deadline, reading.peer);
+  return jsonAnswer(text, accepted.peer);
+}
+
+/** An answer's text as JSON; anything else is `upstream_invalid`. */
+export function jsonAnswer(text: string, peer: string): unknown {
+  const parsed = parseJsonOrUndefined(text);
+  if (parsed === undefined) throw new UpstreamError('upstream_invalid', `the ${peer} sent a body that is not JSON`);
+  return parsed;
 }
 
 /** A miner's axon address as an origin; IPv6 in brackets. */
@@ -74,4 +122,15 @@ async function* guardStream(
     throw toUpstreamError(error, deadline);
   }
   if (!produced) throw new UpstreamError('upstream_invalid', `the ${peer} sent an empty answer`);
+}
+
+/**
+ * The headers plus W3C `traceparent`/`tracestate` of the active span (the attempt's, when tracing is on),
+ * so a miner that traces joins the request's trace; signatures cover bodies, not these headers. With no
+ * SDK started the propagator is the API's no-op and the headers go out as they are.
+ */
+function withTraceContext(headers: Record<string, string>): Record<string, string> {
+  const carrier: Record<string, string> = {};
+  propagation.inject(context.active(), carrier);
+  return carrier.traceparent === undefined ? headers : { ...headers, ...carrier };
 }

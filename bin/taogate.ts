@@ -12,6 +12,7 @@ import {
 } from '../config/index.ts';
 import { startGateway } from '../gateway/index.ts';
 import { startLocalnet } from '../localnet/index.ts';
+import { requestLogFields, startTracing } from '../telemetry/index.ts';
 
 const HELP = `taogate — an OpenAI-compatible gateway to Bittensor subnets
 
@@ -68,7 +69,8 @@ if (!loaded.ok) {
   process.exit(2);
 }
 const config = loaded.config;
-const logger = pino({ level: config.logLevel, base: { service: 'taogate' } });
+// Every line logged while serving a request carries its id (`req_id`).
+const logger = pino({ level: config.logLevel, base: { service: 'taogate' }, mixin: requestLogFields });
 
 switch (command) {
   case 'check-config':
@@ -113,6 +115,11 @@ async function runLocalnet(config: GatewayConfig, withGateway: boolean): Promise
     config.chainUrl = localnet.chain.url;
     logger.info({ chain: localnet.chain.url, miners: localnet.miners().length }, 'localnet is up');
     if (!withGateway) return void process.stdout.write(`localnet chain node: ${localnet.chain.url}\n`);
+  }
+  if (config.tracing) {
+    // Started before the gateway and stopped after it, so the last requests' spans are flushed.
+    const tracing = startTracing();
+    closers.push(() => tracing.shutdown());
   }
   const gateway = await startGateway(config, logger);
   closers.push(() => gateway.close(config.drainMs));

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 import type { CacheSettings } from '../cache/index.ts';
+import type { RequestLimits } from '../gateway/request-limits.ts';
+import type { ServerLimits } from '../gateway/server.ts';
 import type { HedgeSettings, ResilienceSettings } from '../router/index.ts';
 import { readHotkeyFile } from './hotkey-file.ts';
 import { DEFAULT_PROFILES_PATH } from './profiles.ts';
@@ -17,6 +19,16 @@ export const DEFAULT_RERANKER_MODEL_PATH = new URL('../models/reranker.onnx', im
 
 /** The named pipelines shipped in the repo (localnet examples). */
 export const DEFAULT_PIPELINES_PATH = new URL('./pipelines.yaml', import.meta.url).pathname;
+
+/** A CORS allow-list entry: an exact origin (`https://app.example.com`, `http://localhost:3000`), nothing wider. */
+function isExactOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
+  } catch {
+    return false;
+  }
+}
 
 const booleanText = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
 
@@ -115,7 +127,71 @@ const env = z.object({
   TAOGATE_CACHE_BATCH_WINDOW_MS: z.coerce.number().min(0).max(1000).default(5),
   /** Most texts in one batched upstream call, below the subnet profile's own limit. */
   TAOGATE_CACHE_BATCH_MAX_INPUTS: z.coerce.number().int().min(1).max(65_536).default(256),
+  /** Request line plus headers; more is 431. */
+  TAOGATE_MAX_HEADER_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .max(1024 * 1024)
+    .default(16 * 1024),
+  /** A client must send its headers within this (slowloris); else 408. */
+  TAOGATE_HEADERS_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(10_000),
+  /** A client must send its whole request, body included, within this; else 408. */
+  TAOGATE_REQUEST_TIMEOUT_MS: z.coerce.number().int().min(100).max(3_600_000).default(30_000),
+  /** Most messages in one chat request. */
+  TAOGATE_MAX_MESSAGES: z.coerce.number().int().min(1).max(1024).default(1024),
+  /** Most output tokens one request may ask for (`max_tokens`, `max_completion_tokens`). */
+  TAOGATE_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(131_072),
+  /** Origins (exact, comma-separated) whose web pages may call the API; unset: no CORS at all. */
+  TAOGATE_CORS_ORIGINS: z
+    .string()
+    .transform((v) =>
+      v
+        .split(',')
+        .map((origin) => origin.trim())
+        .filter(Boolean),
+    )
+    .refine(
+      (origins) => origins.every(isExactOrigin),
+      'exact origins such as https://app.example.com, no * or paths',
+    )
+    .default([]),
+  /** The payment ledger: `off` (no keys, nothing charged), `sqlite` (one machine) or `postgres` (replicas). */
+  TAOGATE_LEDGER: z.enum(['off', 'sqlite', 'postgres']).default('off'),
+  TAOGATE_LEDGER_PATH: z.string().min(1).default('.taogate/ledger.db'),
+  /** PostgreSQL for TAOGATE_LEDGER=postgres; `?options=-c search_path=…` picks a schema. */
+  TAOGATE_DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\/\S+$/, 'a postgres:// URL')
+    .optional(),
+  /** ss58 address apps pay TAO into; on localnet, a dev key's by default. Unset elsewhere: no deposits. */
+  TAOGATE_DEPOSIT_ADDRESS: z
+    .string()
+    .regex(/^[1-9A-HJ-NP-Za-km-z]{46,48}$/, 'an ss58 address')
+    .optional(),
+  /** Blocks built on a transfer before it is credited. */
+  TAOGATE_DEPOSIT_CONFIRMATIONS: z.coerce.number().int().min(0).max(10_000).default(12),
+  /** This replica's name in the ledger; a restart under the same name releases its reservations at once. */
+  TAOGATE_INSTANCE_ID: z.string().regex(/^[\w.:-]{1,128}$/, 'letters, digits, . : _ -').optional(),
+  /** A replica silent for this long is gone: its reservations are released. */
+  TAOGATE_LEDGER_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(15_000),
+  /** Output tokens reserved for a request that sets no max_tokens (its charge never exceeds its reservation). */
+  TAOGATE_LEDGER_MAX_OUTPUT_TOKENS: z.coerce.number().int().min(1).max(1_000_000).default(4096),
+  /** Requests per minute per API key (a key's own limit wins); 0: none. */
+  TAOGATE_RATE_LIMIT_PER_KEY: z.coerce.number().int().min(0).max(10_000_000).default(0),
+  /** Requests per minute per client IP on /v1; 0: none. */
+  TAOGATE_RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).max(10_000_000).default(0),
   TAOGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** OpenTelemetry traces, exported as the standard OTEL_* variables say (OTLP by default). */
+  TAOGATE_TRACING: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .transform((v) => v === 'on' || v === 'true' || v === '1')
+    .default(false),
+  /** Prometheus metrics at /metrics and the per-attempt observation behind them and the dashboard. */
+  TAOGATE_METRICS: z
+    .enum(['on', 'off', 'true', 'false', '1', '0'])
+    .transform((v) => v === 'on' || v === 'true' || v === '1')
+    .default(true),
 });
 
 export interface GatewayConfig {
@@ -139,6 +215,10 @@ export interface GatewayConfig {
   hedge: HedgeSettings | undefined;
   maxFanout: number;
   maxBodyBytes: number;
+  serverLimits: ServerLimits;
+  requestLimits: RequestLimits;
+  /** Empty: CORS off. */
+  corsOrigins: string[];
   allowLoopbackAxons: boolean;
   allowPrivateAxons: boolean;
   dendriteIp: string;
@@ -150,7 +230,27 @@ export interface GatewayConfig {
     modelPath: string | undefined;
     tracesPath: string | undefined;
   };
+  /** Payment ledger; undefined when off. */
+  ledger: LedgerSettings | undefined;
+  rateLimits: { perKeyPerMinute: number; perIpPerMinute: number };
   logLevel: z.infer<typeof env>['TAOGATE_LOG_LEVEL'];
+  /** OpenTelemetry tracing (the SDK is started by the process entry, bin/taogate.ts). */
+  tracing: boolean;
+  /** Metrics, per-attempt observation, the stats' traffic numbers and the dashboard. */
+  metrics: boolean;
+}
+
+export interface LedgerSettings {
+  store: { kind: 'sqlite'; path: string } | { kind: 'postgres'; url: string };
+  /** Undefined: a random id per start. */
+  instanceId: string | undefined;
+  leaseMs: number;
+  defaultMaxOutputTokens: number;
+  deposits: {
+    /** Undefined outside localnet unless set: no deposits are watched. */
+    address: string | undefined;
+    confirmations: number;
+  };
 }
 
 /** Every `TAOGATE_*` variable the gateway reads: config files and deploy manifests are checked against it. */
@@ -189,11 +289,20 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
       ],
     };
   }
+  if (v.TAOGATE_REQUEST_TIMEOUT_MS < v.TAOGATE_HEADERS_TIMEOUT_MS) {
+    return {
+      ok: false,
+      errors: ['TAOGATE_REQUEST_TIMEOUT_MS: must not be below TAOGATE_HEADERS_TIMEOUT_MS'],
+    };
+  }
   if (v.TAOGATE_BREAKER_MAX_COOLDOWN_MS < v.TAOGATE_BREAKER_COOLDOWN_MS) {
     return {
       ok: false,
       errors: ['TAOGATE_BREAKER_MAX_COOLDOWN_MS: must not be below TAOGATE_BREAKER_COOLDOWN_MS'],
     };
+  }
+  if (v.TAOGATE_LEDGER === 'postgres' && !v.TAOGATE_DATABASE_URL) {
+    return { ok: false, errors: ['TAOGATE_DATABASE_URL: required with TAOGATE_LEDGER=postgres'] };
   }
   const chainUrl = localnet
     ? undefined
@@ -241,6 +350,13 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
         : undefined,
       maxFanout: v.TAOGATE_MAX_FANOUT,
       maxBodyBytes: v.TAOGATE_MAX_BODY_BYTES,
+      serverLimits: {
+        maxHeaderBytes: v.TAOGATE_MAX_HEADER_BYTES,
+        headersTimeoutMs: v.TAOGATE_HEADERS_TIMEOUT_MS,
+        requestTimeoutMs: v.TAOGATE_REQUEST_TIMEOUT_MS,
+      },
+      requestLimits: { maxMessages: v.TAOGATE_MAX_MESSAGES, maxOutputTokens: v.TAOGATE_MAX_OUTPUT_TOKENS },
+      corsOrigins: v.TAOGATE_CORS_ORIGINS,
       allowLoopbackAxons: v.TAOGATE_ALLOW_LOOPBACK_AXONS ?? localnet,
       allowPrivateAxons: v.TAOGATE_ALLOW_PRIVATE_AXONS,
       dendriteIp: v.TAOGATE_DENDRITE_IP,
@@ -259,7 +375,23 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
         modelPath: v.TAOGATE_RERANKER_MODEL === 'off' ? undefined : v.TAOGATE_RERANKER_MODEL,
         tracesPath: v.TAOGATE_RERANKER_TRACES,
       },
+      ledger:
+        v.TAOGATE_LEDGER === 'off'
+          ? undefined
+          : {
+              store:
+                v.TAOGATE_LEDGER === 'sqlite'
+                  ? { kind: 'sqlite', path: v.TAOGATE_LEDGER_PATH }
+                  : { kind: 'postgres', url: v.TAOGATE_DATABASE_URL! },
+              instanceId: v.TAOGATE_INSTANCE_ID,
+              leaseMs: v.TAOGATE_LEDGER_LEASE_MS,
+              defaultMaxOutputTokens: v.TAOGATE_LEDGER_MAX_OUTPUT_TOKENS,
+              deposits: { address: v.TAOGATE_DEPOSIT_ADDRESS, confirmations: v.TAOGATE_DEPOSIT_CONFIRMATIONS },
+            },
+      rateLimits: { perKeyPerMinute: v.TAOGATE_RATE_LIMIT_PER_KEY, perIpPerMinute: v.TAOGATE_RATE_LIMIT_PER_IP },
       logLevel: v.TAOGATE_LOG_LEVEL,
+      tracing: v.TAOGATE_TRACING,
+      metrics: v.TAOGATE_METRICS,
     },
   };
 }

@@ -1,6 +1,5 @@
-import { Hono } from 'hono';
+import { type Handler, Hono, type MiddlewareHandler } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
-import { routePath } from 'hono/route';
 import type { Logger } from 'pino';
 import type { GatewayCache } from '../cache/index.ts';
 import type { MetagraphSource } from '../chain/index.ts';
@@ -10,13 +9,18 @@ import { PIPELINE_MODEL_PREFIX, type Pipeline } from '../router/pipelines/index.
 import type { GatewayMetrics } from '../telemetry/index.ts';
 import { chatCompletionRequest, toChatRequest } from './chat-schema.ts';
 import { completionRequest, completionToChatRequest } from './completion-schema.ts';
+import { corsFor } from './cors.ts';
+import { mountDashboard } from './dashboard.ts';
 import type { Drain } from './drain.ts';
+import { embeddingsHandler } from './embeddings-route.ts';
 import { httpError, toHttpError } from './errors.ts';
 import { generationHandler } from './generation-route.ts';
-import { listModelsHandler } from './models-route.ts';
+import { listModelsHandler, modelEntry } from './models-route.ts';
 import { isPipelineModel, pipelineModelEntry } from './pipeline-model-route.ts';
 import { pipelineRunHandler } from './pipeline-run-route.ts';
 import { checkReadiness, type ReadinessCheck } from './readiness.ts';
+import type { RequestLimits } from './request-limits.ts';
+import { requestTelemetry } from './request-telemetry.ts';
 import { chatCompletionShape, textCompletionShape } from './response-shapes.ts';
 import { subnetsHandlers } from './subnets-route.ts';
 
@@ -30,12 +34,21 @@ export interface GatewayDeps {
   cache: GatewayCache;
   deadlineMs: number;
   maxBodyBytes: number;
+  requestLimits: RequestLimits;
+  /** Origins allowed to call from a browser; empty: CORS off. */
+  corsOrigins: readonly string[];
   /** Stores register here as they are built; `/readyz` reports each by name. */
   readinessChecks: ReadinessCheck[];
   /** Graceful shutdown: counts requests and streams in flight, and cuts them when the drain time is up. */
   drain: Drain;
   /** Named pipelines (TAOGATE_PIPELINES), served as the models `pipeline/<name>`. */
   pipelines?: ReadonlyMap<string, Pipeline>;
+  /** Spans per request (the SDK is started by the process), and request metrics (`TAOGATE_METRICS`). */
+  telemetry: { tracing: boolean; metrics: boolean };
+  /** The payment ledger (TAOGATE_LEDGER): authenticates and charges every POST under /v1; off when unset. */
+  billing?: { authenticate: MiddlewareHandler; charge: MiddlewareHandler; usage: Handler };
+  /** Requests per minute per client IP on /v1 (TAOGATE_RATE_LIMIT_PER_IP); off when unset. */
+  ipRateLimit?: MiddlewareHandler;
 }
 
 /** The HTTP surface: OpenAI's routes, errors in OpenAI's shape, never a stack trace. */
@@ -50,29 +63,36 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
         'invalid_request_error',
         'request_too_large',
       );
-      return c.json(error.body, error.status);
+      // The rest of the body is never read: the connection cannot carry another request, so say so.
+      return c.json(error.body, error.status, { connection: 'close' });
     },
   });
 
   const subnets = subnetsHandlers(deps);
 
+  // Every response gets a request id and Server-Timing; API answers are counted, timed and traced.
+  app.use(
+    '*',
+    requestTelemetry({
+      metrics: deps.telemetry.metrics ? deps.metrics : undefined,
+      logger: deps.logger,
+      tracing: deps.telemetry.tracing,
+    }),
+  );
+  const cors = corsFor(deps.corsOrigins);
+  if (cors) app.use('/v1/*', cors);
   app.use('/v1/*', deps.drain.middleware);
-  // Every API answer is counted and timed per route, status and the subnet that answered (its miner header).
-  app.use('/v1/*', async (c, next) => {
-    const started = performance.now();
-    await next();
-    const miner = c.res.headers.get('x-taogate-miner');
-    deps.metrics.observeRequest({
-      route: routePath(c, -1),
-      status: c.res.status,
-      netuid: miner ? Number(miner.slice(2, miner.indexOf('/'))) : undefined,
-      seconds: (performance.now() - started) / 1000,
-    });
-  });
+  if (deps.ipRateLimit) app.use('/v1/*', deps.ipRateLimit);
+  if (deps.billing) {
+    // Listing models, prices and subnet stats stays public; everything that costs is paid for.
+    app.on('POST', '/v1/*', limitBody, deps.billing.authenticate, deps.billing.charge);
+    app.get('/v1/usage', deps.billing.authenticate, deps.billing.usage);
+  }
   app.get('/metrics', async (c) =>
     c.body(await deps.metrics.render(), 200, { 'content-type': deps.metrics.contentType }),
   );
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  mountDashboard(app);
   // Ready once a metagraph is loaded (from the chain or the snapshot on disk: before that nothing routes)
   // and every registered store answers; not ready while draining, so load balancers stop sending.
   app.get('/readyz', async (c) => {
@@ -103,12 +123,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
       );
       return c.json(error.body, error.status);
     }
-    return c.json({
-      id: model.id,
-      object: 'model',
-      created: 0,
-      owned_by: `bittensor-sn${model.profile.netuid}`,
-    });
+    return c.json(modelEntry(model));
   });
   app.post(
     '/v1/chat/completions',
@@ -125,6 +140,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
     }),
   );
 
+  app.post('/v1/embeddings', limitBody, embeddingsHandler(deps));
   app.post('/v1/pipelines/run', limitBody, pipelineRunHandler(deps));
 
   app.notFound((c) => {

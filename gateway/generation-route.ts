@@ -3,13 +3,16 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { ChatRequest } from '../adapters/index.ts';
 import { type CachedRouted, cachePolicyOf, type GatewayCache, routeThroughCache } from '../cache/index.ts';
-import { type ChatRouter, type FannedOut, ModelNotFound, type RoutableModel } from '../router/index.ts';
+import type { ChatRouter, FannedOut, RoutableModel } from '../router/index.ts';
 import type { Pipeline } from '../router/pipelines/index.ts';
+import { noteFanout, noteRequestedModel, noteUsage } from '../telemetry/index.ts';
 import type { Drain } from './drain.ts';
 import { invalidRequest, toHttpError } from './errors.ts';
 import { fanoutOf, type generationFields } from './generation-schema.ts';
+import { modelFor } from './model-lookup.ts';
 import { answerWithPipeline, isPipelineModel } from './pipeline-model-route.ts';
 import { parseJsonBody } from './request-body.ts';
+import { exceededLimit, type RequestLimits } from './request-limits.ts';
 import { type ResponseShape, usageOf } from './response-shapes.ts';
 import { writeAnswer } from './write-answer.ts';
 
@@ -20,6 +23,7 @@ export interface GenerationRouteDeps {
   logger: Logger;
   /** Named pipelines, answered for the models `pipeline/<name>`. */
   pipelines?: ReadonlyMap<string, Pipeline>;
+  requestLimits: RequestLimits;
   drain: Pick<Drain, 'cut'>;
   /** Response cache and coalescing; requests go straight upstream without it. */
   cache?: GatewayCache;
@@ -48,14 +52,15 @@ export function generationHandler<Body extends GenerationBody>(
     if (!parsed.ok) return c.json(parsed.error.body, parsed.error.status);
     const body = parsed.value;
     if (isPipelineModel(body.model)) return answerWithPipeline(c, deps, body, endpoint);
-    const model = deps.catalog.get(body.model);
-    if (!model) {
-      const error = toHttpError(new ModelNotFound(body.model));
-      return c.json(error.body, error.status);
-    }
+    const found = modelFor(deps.catalog, body.model, 'chat');
+    if (!found.ok) return c.json(found.error.body, found.error.status);
+    const { model } = found;
+    noteRequestedModel(model.id, model.profile.netuid);
     const fanout = fanoutOf(c.req.header('x-taogate-fanout'), body, deps.router.maxFanout);
     if (!fanout.ok) return c.json(fanout.error.body, fanout.error.status);
     const request = endpoint.toChatRequest(body);
+    const overLimit = exceededLimit(request, deps.requestLimits);
+    if (overLimit) return c.json(overLimit.body, overLimit.status);
     const cachePolicy = cachePolicyOf({
       header: c.req.header('x-taogate-cache'),
       optIn: body.taogate?.cache,
@@ -72,9 +77,8 @@ export function generationHandler<Body extends GenerationBody>(
       deadlineMs: deps.deadlineMs,
       whole: body.stream !== true,
     };
-    const started = performance.now();
-
     if (fanout.fanout > 1) {
+      noteFanout();
       let best: FannedOut;
       try {
         best = await deps.router.fanOut(model.profile, request, { ...routeOptions, fanout: fanout.fanout });
@@ -84,8 +88,8 @@ export function generationHandler<Body extends GenerationBody>(
       c.header('x-taogate-miner', minerName(best.winner));
       c.header('x-taogate-fanout-miners', best.queried.map(({ miner }) => minerName(miner)).join(','));
       c.header('x-taogate-fanout-verdicts', best.queried.map(({ verdict }) => verdict).join(','));
-      c.header('server-timing', `upstream;dur=${(performance.now() - started).toFixed(1)}`);
       const usage = usageOf(promptTextOf(request), best.text);
+      noteUsage(usage);
       return c.json(endpoint.shape.complete(endpoint.shape.newId(), model.id, best.text, usage));
     }
 
@@ -113,7 +117,6 @@ export function generationHandler<Body extends GenerationBody>(
       promptText: promptTextOf(request),
       stream: body.stream === true,
       includeUsage: body.stream_options?.include_usage === true,
-      started,
     });
   };
 }

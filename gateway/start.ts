@@ -1,21 +1,31 @@
+import type { Hono } from 'hono';
 import type { Logger } from 'pino';
 import { Agent } from 'undici';
-import { type ChatAdapter, createEpistulaAdapter, createSynapseAdapter } from '../adapters/index.ts';
+import { createAdapterRegistry } from '../adapters/index.ts';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { createGatewayCache } from '../cache/index.ts';
 import { createChainSource, type MetagraphSource } from '../chain/index.ts';
-import { type GatewayConfig, loadProfiles, type SubnetProfile } from '../config/index.ts';
+import { type GatewayConfig, loadProfiles } from '../config/index.ts';
 import { buildCatalog, createChatRouter, createMinerRanking } from '../router/index.ts';
 import { loadPipelines } from '../router/pipelines/index.ts';
-import { createGatewayMetrics } from '../telemetry/index.ts';
+import {
+  createAttemptObserver,
+  createGatewayMetrics,
+  createMinerBuckets,
+  observedAdapters,
+} from '../telemetry/index.ts';
 import { createGatewayApp } from './app.ts';
 import { createDrain } from './drain.ts';
-import type { ReadinessCheck } from './readiness.ts';
 import { stepKindsOf } from './pipeline-step-models.ts';
+import type { ReadinessCheck } from './readiness.ts';
+import { createLocalRateLimiter, rateLimitByIp } from './rate-limit.ts';
 import { listen } from './server.ts';
+import { type Billing, startBilling } from './usage-ledger.ts';
 
 export interface Gateway {
   url: string;
+  /** The HTTP app itself, for in-process requests (`app.request(…)` in tests and fuzzing). */
+  app: Hono;
   hotkey: string;
   source: MetagraphSource;
   /** Drains requests and streams in flight for up to `drainMs` (default: none), then closes everything. */
@@ -36,33 +46,31 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     url: config.chainUrl,
     snapshotPath: config.snapshotPath,
     refreshMs: config.chainRefreshMs,
-    netuids: profiles.map((p) => p.netuid),
+    // OpenAI-compatible upstreams are listed in their profiles, not read from the chain.
+    netuids: profiles.filter((p) => p.protocol !== 'openai').map((p) => p.netuid),
     logger: logger.child({ module: 'chain' }),
   });
   const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 });
-  const adapters = new Map<number, ChatAdapter>();
-  const adapterFor = (profile: SubnetProfile): ChatAdapter => {
-    let adapter = adapters.get(profile.netuid);
-    if (!adapter) {
-      adapter =
-        profile.protocol === 'synapse'
-          ? createSynapseAdapter({
-              synapse: profile.synapse,
-              hotkey,
-              dendriteIp: config.dendriteIp,
-              dispatcher,
-            })
-          : createEpistulaAdapter({ model: profile.openai.model, hotkey, dispatcher });
-      adapters.set(profile.netuid, adapter);
-    }
-    return adapter;
-  };
+  const dialPolicy = { allowLoopback: config.allowLoopbackAxons, allowPrivate: config.allowPrivateAxons };
+  const adapters = createAdapterRegistry({ hotkey, dendriteIp: config.dendriteIp, dispatcher, dialPolicy });
+  const adapterFor = adapters.adapterFor;
   const ranking = createMinerRanking(config.reranker, logger.child({ module: 'reranker' }));
+  const metrics = createGatewayMetrics();
+  // Upstream calls are observed at the adapter seam (metrics, spans, Server-Timing): routing carries none of it.
+  const observe =
+    config.metrics || config.tracing
+      ? createAttemptObserver({
+          metrics: config.metrics ? metrics : undefined,
+          minerBucket: createMinerBuckets(source),
+          tracing: config.tracing,
+        })
+      : undefined;
   const router = createChatRouter({
     source,
-    adapterFor,
+    adapterFor: observe ? observedAdapters(adapterFor, observe) : adapterFor,
+    profiles,
     ownHotkey: hotkey.ss58,
-    dialPolicy: { allowLoopback: config.allowLoopbackAxons, allowPrivate: config.allowPrivateAxons },
+    dialPolicy,
     maxAttempts: config.maxAttempts,
     resilience: { ...config.resilience, ranking },
     hedge: config.hedge,
@@ -73,7 +81,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         'refusing to dial axon',
       ),
   });
-  const metrics = createGatewayMetrics();
+  metrics.watchSubnets({ netuids: profiles.map((p) => p.netuid), miners: (netuid) => router.stats(netuid) });
   const cache = createGatewayCache({
     settings: config.cache,
     redisUrl: config.redisUrl,
@@ -85,7 +93,22 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const pipelines = config.pipelinesPath
     ? loadPipelines(config.pipelinesPath, stepKindsOf(catalog))
     : undefined;
+  const billing: Billing | undefined = config.ledger
+    ? await startBilling({
+        config,
+        settings: config.ledger,
+        catalog,
+        pipelines,
+        gatewayAddress: hotkey.ss58,
+        logger,
+        spent: (netuid, rao) => metrics.spent(netuid, rao),
+      })
+    : undefined;
+  if (billing) readinessChecks.push({ name: 'ledger', check: () => billing.ledger.ping().then(() => true) });
+  const ipLimiter = config.rateLimits.perIpPerMinute > 0 ? createLocalRateLimiter() : undefined;
   const app = createGatewayApp({
+    billing,
+    ipRateLimit: ipLimiter && rateLimitByIp(ipLimiter, config.rateLimits.perIpPerMinute),
     catalog,
     pipelines,
     profiles,
@@ -96,12 +119,16 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     cache,
     deadlineMs: config.deadlineMs,
     maxBodyBytes: config.maxBodyBytes,
+    requestLimits: config.requestLimits,
+    corsOrigins: config.corsOrigins,
     readinessChecks,
     drain,
+    telemetry: { tracing: config.tracing, metrics: config.metrics },
   });
-  const server = await listen(app, config.port, config.host);
+  const server = await listen(app, config.port, config.host, config.serverLimits);
   return {
     url: server.url,
+    app,
     hotkey: hotkey.ss58,
     source,
     async close(drainMs = 0) {
@@ -110,7 +137,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       // Handlers cut at the drain timeout may still be settling their reservations: let them, briefly,
       // before the stores close under them.
       await drain.settled(SETTLE_AFTER_CUT_MS);
-      await Promise.all([source.close(), dispatcher.close(), ranking.close(), cache.close()]);
+      await Promise.all([
+        source.close(),
+        dispatcher.close(),
+        adapters.close(),
+        ranking.close(),
+        cache.close(),
+        billing?.close(),
+      ]);
     },
   };
 }

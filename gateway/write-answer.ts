@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { noteUsage } from '../telemetry/index.ts';
 import { httpError } from './errors.ts';
 import { type ResponseShape, usageOf } from './response-shapes.ts';
 
@@ -10,8 +11,6 @@ export interface AnswerOptions {
   promptText: string;
   stream: boolean;
   includeUsage: boolean;
-  /** When routing began, for Server-Timing. */
-  started: number;
 }
 
 /** Writes a routed answer as OpenAI JSON, or as SSE chunks ending in `[DONE]`. */
@@ -35,11 +34,11 @@ export async function writeAnswer(
       );
       return c.json(failed.body, failed.status);
     }
-    c.header('server-timing', `upstream;dur=${(performance.now() - options.started).toFixed(1)}`);
-    return c.json(shape.complete(id, model, content, usageOf(promptText, content)));
+    const usage = usageOf(promptText, content);
+    noteUsage(usage);
+    return c.json(shape.complete(id, model, content, usage));
   }
 
-  c.header('server-timing', `ttfb;dur=${(performance.now() - options.started).toFixed(1)}`);
   return streamSSE(c, async (sse) => {
     const created = Math.floor(Date.now() / 1000);
     const send = (data: unknown) => sse.writeSSE({ data: JSON.stringify(data) });
@@ -59,7 +58,9 @@ export async function writeAnswer(
       return;
     }
     await send(shape.closing(id, model, created));
-    if (options.includeUsage) await send(shape.usage(id, model, created, usageOf(promptText, content)));
+    const usage = usageOf(promptText, content);
+    noteUsage(usage);
+    if (options.includeUsage) await send(shape.usage(id, model, created, usage));
     await sse.writeSSE({ data: '[DONE]' });
   });
 }

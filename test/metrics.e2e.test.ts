@@ -1,28 +1,69 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './harness.ts';
 
-/** Parses Prometheus text exposition into samples; throws on a line that is neither a comment nor a sample. */
-function parsePrometheus(text: string): { name: string; labels: Record<string, string>; value: number }[] {
-  const samples = [];
+interface Sample {
+  name: string;
+  labels: Record<string, string>;
+  value: number;
+}
+
+/**
+ * Parses Prometheus text exposition (format 0.0.4): `# HELP`/`# TYPE` comments and samples with optional
+ * labels; throws on any other line, on a sample without a TYPE, or on a value that is not a number.
+ */
+function parsePrometheus(text: string): Sample[] {
+  const samples: Sample[] = [];
+  const typed = new Set<string>();
   for (const line of text.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
+    if (line === '') continue;
+    const type = /^# TYPE ([a-zA-Z_:][\w:]*) (counter|gauge|histogram|summary|untyped)$/.exec(line);
+    if (type) typed.add(type[1]!);
+    if (line.startsWith('#')) continue;
     const match = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
     if (!match) throw new Error(`not Prometheus text: ${line}`);
+    const name = match[1]!;
+    const family = name.replace(/_(bucket|sum|count)$/, '');
+    if (!typed.has(name) && !typed.has(family)) throw new Error(`sample without a TYPE: ${line}`);
+    const value = Number(match[3]!.replace('+Inf', 'Infinity'));
+    if (Number.isNaN(value)) throw new Error(`not a number: ${line}`);
     const labels = Object.fromEntries(
       [...(match[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]),
     );
-    samples.push({ name: match[1]!, labels, value: Number(match[3]) });
+    samples.push({ name, labels, value });
   }
   return samples;
+}
+
+/** Parses a Server-Timing header (W3C): `name;dur=1.2;desc="…"` entries, comma-separated. */
+function parseServerTiming(header: string): { name: string; dur?: number; desc?: string }[] {
+  return header.split(/,\s*/).map((entry) => {
+    const [name, ...params] = entry.split(';');
+    expect(name).toMatch(/^[\w-]+$/);
+    const metric: { name: string; dur?: number; desc?: string } = { name: name! };
+    for (const param of params) {
+      const [key, value] = param.split('=') as [string, string];
+      if (key === 'dur') metric.dur = Number(value);
+      else if (key === 'desc') metric.desc = /^"(.*)"$/.exec(value)![1];
+      else throw new Error(`unknown Server-Timing parameter ${param}`);
+    }
+    if (metric.dur !== undefined) expect(metric.dur).toBeGreaterThanOrEqual(0);
+    return metric;
+  });
 }
 
 describe('metrics and timings', () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await startStack({ env: { TAOGATE_CACHE: 'off' } });
   });
   afterAll(() => stack.close());
+
+  async function scrape(): Promise<Sample[]> {
+    const response = await fetch(`${stack.gateway.url}/metrics`);
+    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+    return parsePrometheus(await response.text());
+  }
 
   it('expose per-subnet request counts and latency histograms that agree with the traffic sent', async () => {
     for (let i = 0; i < 5; i++) {
@@ -38,32 +79,88 @@ describe('metrics and timings', () => {
       .create({ model: 'sn9/none', messages: [{ role: 'user', content: 'x' }] })
       .catch(() => {});
 
-    const response = await fetch(`${stack.gateway.url}/metrics`);
-    expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
-    const samples = parsePrometheus(await response.text());
-    const count = (route: string, status: string, netuid: string) =>
-      samples.find(
-        (s) =>
-          s.name === 'taogate_http_request_duration_seconds_count' &&
-          s.labels.route === route &&
-          s.labels.status === status &&
-          s.labels.netuid === netuid,
-      )?.value;
-    expect(count('/v1/chat/completions', '200', '1')).toBe(5);
-    expect(count('/v1/completions', '200', '18')).toBe(3);
-    expect(count('/v1/chat/completions', '404', 'none')).toBe(1);
+    const samples = await scrape();
+    const find = (name: string, labels: Record<string, string>) =>
+      samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+    const httpCount = (route: string, status: string, netuid: string) =>
+      find('taogate_http_request_duration_seconds_count', { route, status, netuid })?.value;
+    expect(httpCount('/v1/chat/completions', '200', '1')).toBe(5);
+    expect(httpCount('/v1/completions', '200', '18')).toBe(3);
+    expect(httpCount('/v1/chat/completions', '404', 'none')).toBe(1);
+
+    // Per subnet and model: requests, latency and time-to-first-token histograms, token counts.
+    const sn1 = { netuid: '1', model: 'sn1/apex-chat' };
+    expect(find('taogate_model_requests_total', sn1)?.value).toBe(5);
+    expect(find('taogate_model_request_duration_seconds_count', sn1)?.value).toBe(5);
+    expect(find('taogate_model_request_duration_seconds_bucket', { ...sn1, le: '+Inf' })?.value).toBe(5);
+    expect(find('taogate_model_time_to_first_token_seconds_count', sn1)?.value).toBe(5);
+    expect(find('taogate_model_tokens_total', { ...sn1, type: 'output' })?.value).toBeGreaterThan(0);
     expect(
-      samples.some(
-        (s) => s.name === 'taogate_http_request_duration_seconds_bucket' && s.labels.le === '+Inf',
-      ),
-    ).toBe(true);
+      find('taogate_model_request_duration_seconds_count', { netuid: '18', model: 'sn18/cortex-chat' })
+        ?.value,
+    ).toBe(3);
+    const sn1Buckets = samples.filter(
+      (s) => s.name === 'taogate_model_request_duration_seconds_bucket' && s.labels.netuid === '1',
+    );
+    expect(sn1Buckets.map((s) => s.value)).toEqual([...sn1Buckets.map((s) => s.value)].sort((a, b) => a - b));
+
+    // Upstream attempts by outcome and incentive-rank bucket, one per request here (healthy miners).
+    const sn1Attempts = samples
+      .filter((s) => s.name === 'taogate_upstream_attempts_total' && s.labels.netuid === '1')
+      .reduce((sum, s) => sum + (s.labels.outcome === 'answered' ? s.value : 0), 0);
+    expect(sn1Attempts).toBe(5);
+    expect(find('taogate_upstream_first_chunk_seconds_count', { netuid: '1' })).toBeDefined();
+    // Gauges read at scrape time: breakers per state, calls open, requests in flight.
+    expect(find('taogate_circuit_breakers', { netuid: '1', state: 'closed' })?.value).toBeGreaterThan(0);
+    expect(find('taogate_upstream_in_flight', { netuid: '1' })?.value).toBe(0);
+    expect(samples.some((s) => s.name === 'taogate_http_requests_in_flight')).toBe(true);
     expect(samples.some((s) => s.name === 'taogate_process_resident_memory_bytes')).toBe(true);
   });
 
-  it('send a parseable Server-Timing header with each answer', async () => {
+  it('keeps label values bounded: an unknown model is never a label', async () => {
+    await stack.client.chat.completions
+      .create({ model: 'sn1/made-up-model-xyz', messages: [{ role: 'user', content: 'x' }] })
+      .catch(() => {});
+    const text = await (await fetch(`${stack.gateway.url}/metrics`)).text();
+    expect(text).not.toContain('made-up-model-xyz');
+  });
+
+  it('send a parseable Server-Timing header with the gateway, queue and each upstream step', async () => {
     const { response } = await stack.client.chat.completions
       .create({ model: 'sn4/targon-chat', messages: [{ role: 'user', content: 'x' }] })
       .withResponse();
-    expect(response.headers.get('server-timing')).toMatch(/^upstream;dur=\d+(\.\d+)?$/);
+    const timing = parseServerTiming(response.headers.get('server-timing')!);
+    const byName = new Map(timing.map((metric) => [metric.name, metric]));
+    // `cache` says how the cache took the request (here: bypass, it is off); then the request's steps.
+    expect([...byName.keys()]).toEqual(['cache', 'queue', 'attempt-1', 'upstream', 'gateway']);
+    expect(byName.get('cache')!.desc).toBe('bypass');
+    expect(byName.get('attempt-1')!.desc).toBe(`${response.headers.get('x-taogate-miner')} answered`);
+    const gateway = byName.get('gateway')!.dur!;
+    expect(byName.get('upstream')!.dur!).toBeLessThanOrEqual(gateway);
+    expect(byName.get('queue')!.dur! + byName.get('upstream')!.dur!).toBeCloseTo(gateway, 0);
+  });
+
+  it('send Server-Timing on every response, errors and non-API routes included, with a request id', async () => {
+    for (const [path, init] of [
+      ['/healthz', {}],
+      ['/metrics', {}],
+      ['/v1/models', {}],
+      ['/v1/nowhere', {}],
+      ['/v1/chat/completions', { method: 'POST', body: '{"model":' }],
+    ] as const) {
+      const response = await fetch(`${stack.gateway.url}${path}`, init);
+      const names = parseServerTiming(response.headers.get('server-timing')!).map((m) => m.name);
+      expect(names).toContain('gateway');
+      expect(response.headers.get('x-request-id')).toMatch(/^[\w-]{36}$/);
+    }
+  });
+
+  it('echo a sane x-request-id and replace one that is not', async () => {
+    const echoed = await fetch(`${stack.gateway.url}/healthz`, { headers: { 'x-request-id': 'job-42.a' } });
+    expect(echoed.headers.get('x-request-id')).toBe('job-42.a');
+    const replaced = await fetch(`${stack.gateway.url}/healthz`, {
+      headers: { 'x-request-id': 'bad id\twith tabs' },
+    });
+    expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
   });
 });

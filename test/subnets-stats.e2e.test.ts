@@ -62,6 +62,56 @@ describe('the subnets stats API', () => {
     expect((body.observed as { success_rate: number }).success_rate).toBeLessThan(1);
   });
 
+  it('counts requests, errors, latency quantiles and cache hits exactly as sent', async () => {
+    const before = (await get('/v1/subnets/4')).body.traffic as { requests: number };
+    const ask = (content: string, extra: Record<string, unknown> = {}) =>
+      stack.client.chat.completions.create({
+        model: 'sn4/targon-chat',
+        messages: [{ role: 'user', content }],
+        ...extra,
+      });
+    for (let i = 0; i < 6; i++) await ask(`varied ${i}`);
+    // Deterministic requests are cached: the first is a miss, the two after it hits.
+    for (let i = 0; i < 3; i++) await ask('the same question', { temperature: 0 });
+
+    const { body } = await get('/v1/subnets/4');
+    const traffic = body.traffic as {
+      requests: number;
+      errors: number;
+      success_rate: number;
+      latency_ms: { p50: number; p95: number; p99: number };
+      first_token_ms: { p50: number };
+      cache: { hits: number; misses: number; hit_rate: number };
+    };
+    expect(traffic.requests - before.requests).toBe(9);
+    expect(traffic.errors).toBe(0);
+    expect(traffic.success_rate).toBe(1);
+    expect(traffic.cache).toEqual({ hits: 2, misses: 1, hit_rate: 2 / 3 });
+    expect(traffic.latency_ms.p50).toBeGreaterThan(0);
+    expect(traffic.latency_ms.p50).toBeLessThanOrEqual(traffic.latency_ms.p95);
+    expect(traffic.latency_ms.p95).toBeLessThanOrEqual(traffic.latency_ms.p99);
+    expect(traffic.first_token_ms.p50).toBeGreaterThan(0);
+    expect(body.active_miners).toBeGreaterThan(0);
+    expect(body.active_miners).toBeLessThanOrEqual(body.routable_miners as number);
+
+    // The list carries the same numbers, and the 10-minute series adds up to them.
+    const list = (await fetch(`${stack.gateway.url}/v1/subnets?include=series`).then((r) => r.json())) as {
+      data: { netuid: number; traffic: { requests: number }; series: { requests: number }[] }[];
+    };
+    const sn4 = list.data.find((subnet) => subnet.netuid === 4)!;
+    expect(sn4.traffic.requests).toBe(traffic.requests);
+    expect(sn4.series.reduce((sum, point) => sum + point.requests, 0)).toBe(traffic.requests);
+  });
+
+  it('ranks miners on chain and as observed: the broken top miner ranks last by what it delivered', async () => {
+    const { body } = await get('/v1/subnets/18');
+    const miners = body.miners as { uid: number; on_chain_rank: number; observed_rank: number | null }[];
+    const broken = miners.find((miner) => miner.uid === 1)!;
+    expect(broken.on_chain_rank).toBe(1);
+    const observed = miners.filter((miner) => miner.observed_rank !== null);
+    expect(broken.observed_rank).toBe(observed.length);
+  });
+
   it('answers an unknown subnet with a 404 in OpenAI shape', async () => {
     expect(await get('/v1/subnets/999')).toMatchObject({
       status: 404,

@@ -1,0 +1,142 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { SpanKind } from '@opentelemetry/api';
+import { InMemorySpanExporter, type ReadableSpan, SimpleSpanProcessor } from '@opentelemetry/sdk-trace-base';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { startTracing, type Tracing } from '../telemetry/index.ts';
+import { type Stack, startStack } from './harness.ts';
+
+const CLIENT_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
+const CLIENT_SPAN_ID = '00f067aa0ba902b7';
+
+describe('tracing', () => {
+  const exporter = new InMemorySpanExporter();
+  let tracing: Tracing;
+  let stack: Stack;
+  /** `traceparent` headers of the requests the gateway sent to miners (undici's diagnostics channel). */
+  const upstreamTraceparents: string[] = [];
+  const onRequest = (message: unknown) => {
+    const headers = (message as { request: { headers: string[] | string } }).request.headers;
+    const lines = Array.isArray(headers) ? headers : headers.split('\r\n').flatMap((l) => l.split(': '));
+    const index = lines.findIndex((name) => name.toLowerCase() === 'traceparent');
+    if (index >= 0) upstreamTraceparents.push(lines[index + 1]!.trim());
+  };
+
+  beforeAll(async () => {
+    tracing = startTracing({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    subscribe('undici:request:create', onRequest);
+    stack = await startStack({
+      env: { TAOGATE_TRACING: 'on', TAOGATE_HEDGE: 'off' },
+      // sn18's top miner always fails: a request there makes a failed attempt, then a failover.
+      localnet: { behaviour: (netuid, uid) => (netuid === 18 && uid === 1 ? { errorRate: 1 } : undefined) },
+    });
+  });
+  afterAll(async () => {
+    unsubscribe('undici:request:create', onRequest);
+    await stack?.close();
+    await tracing?.shutdown();
+  });
+
+  const attributes = (span: ReadableSpan) => span.attributes;
+  const parentOf = (span: ReadableSpan) => span.parentSpanContext?.spanId;
+
+  it('makes a server span per request, child of the client traceparent, with GenAI attributes', async () => {
+    exporter.reset();
+    const { response } = await stack.client.chat.completions
+      .create(
+        { model: 'sn1/apex-chat', messages: [{ role: 'user', content: 'trace me' }] },
+        { headers: { traceparent: `00-${CLIENT_TRACE_ID}-${CLIENT_SPAN_ID}-01` } },
+      )
+      .withResponse();
+    expect(response.status).toBe(200);
+    await spansSettled(() => exporter.getFinishedSpans().some((s) => s.kind === SpanKind.SERVER));
+
+    const spans = exporter.getFinishedSpans();
+    const server = spans.find((span) => span.kind === SpanKind.SERVER)!;
+    expect(server.name).toBe('POST /v1/chat/completions');
+    expect(server.spanContext().traceId).toBe(CLIENT_TRACE_ID);
+    expect(parentOf(server)).toBe(CLIENT_SPAN_ID);
+    expect(attributes(server)).toMatchObject({
+      'http.request.method': 'POST',
+      'http.route': '/v1/chat/completions',
+      'http.response.status_code': 200,
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.provider.name': 'bittensor',
+      'gen_ai.system': 'bittensor',
+      'gen_ai.request.model': 'sn1/apex-chat',
+      'gen_ai.response.model': 'sn1/apex-chat',
+      'taogate.request_id': response.headers.get('x-request-id'),
+    });
+    expect(attributes(server)['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
+    expect(attributes(server)['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
+
+    const attempts = spans.filter((span) => span.kind === SpanKind.CLIENT);
+    expect(attempts).toHaveLength(1);
+    const [attempt] = attempts;
+    expect(attempt!.name).toBe('chat sn1/apex-chat');
+    expect(parentOf(attempt!)).toBe(server.spanContext().spanId);
+    expect(attempt!.spanContext().traceId).toBe(CLIENT_TRACE_ID);
+    const miner = response.headers.get('x-taogate-miner')!; // sn1/uid3
+    expect(attributes(attempt!)).toMatchObject({
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'sn1/apex-chat',
+      'taogate.netuid': 1,
+      'taogate.miner.uid': Number(miner.split('uid')[1]),
+      'taogate.protocol': 'synapse',
+      'taogate.attempt': 1,
+      'taogate.hedge': false,
+      'taogate.outcome': 'answered',
+    });
+    expect(attributes(attempt!)['taogate.miner.hotkey']).toMatch(/^5/);
+    expect(attributes(attempt!)['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0);
+  });
+
+  it('sends the attempt span as traceparent to the miner', async () => {
+    exporter.reset();
+    upstreamTraceparents.length = 0;
+    await stack.client.chat.completions.create({
+      model: 'sn1/apex-chat',
+      messages: [{ role: 'user', content: 'propagate' }],
+    });
+    await spansSettled(() => exporter.getFinishedSpans().some((s) => s.kind === SpanKind.CLIENT));
+    const attempt = exporter.getFinishedSpans().find((span) => span.kind === SpanKind.CLIENT)!;
+    const { traceId, spanId } = attempt.spanContext();
+    expect(upstreamTraceparents).toContain(`00-${traceId}-${spanId}-01`);
+  });
+
+  it('makes one child span per attempt: a failed one, then the failover that answered', async () => {
+    // The broken miner has the top incentive, so most requests try it first; send until one did.
+    for (let i = 0; i < 20; i++) {
+      exporter.reset();
+      await stack.client.chat.completions.create({
+        model: 'sn18/cortex-chat',
+        messages: [{ role: 'user', content: `failover ${i}` }],
+      });
+      await spansSettled(() => exporter.getFinishedSpans().some((s) => s.kind === SpanKind.SERVER));
+      const attempts = exporter.getFinishedSpans().filter((span) => span.kind === SpanKind.CLIENT);
+      if (attempts.length < 2) continue;
+      const server = exporter.getFinishedSpans().find((span) => span.kind === SpanKind.SERVER)!;
+      const byNumber = attempts.sort(
+        (a, b) => Number(attributes(a)['taogate.attempt']) - Number(attributes(b)['taogate.attempt']),
+      );
+      expect(byNumber.map((span) => parentOf(span))).toEqual([
+        server.spanContext().spanId,
+        server.spanContext().spanId,
+      ]);
+      expect(attributes(byNumber[0]!)).toMatchObject({
+        'taogate.attempt': 1,
+        'taogate.miner.uid': 1,
+        'taogate.outcome': 'failed',
+        'error.type': 'upstream_rejected',
+      });
+      expect(attributes(byNumber[1]!)).toMatchObject({ 'taogate.attempt': 2, 'taogate.outcome': 'answered' });
+      expect(attributes(server)['taogate.attempt']).toBe(2);
+      return;
+    }
+    throw new Error('no request tried the broken miner first in 20 tries');
+  });
+});
+
+/** Spans end when the response's last byte is sent, just after the client has read it. */
+function spansSettled(done: () => boolean): Promise<void> {
+  return vi.waitFor(() => expect(done()).toBe(true), { timeout: 2000, interval: 5 });
+}
