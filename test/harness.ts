@@ -1,5 +1,5 @@
 import OpenAI from 'openai';
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { type GatewayConfig, LOCALNET_HOTKEY, loadConfig, loadProfiles } from '../config/index.ts';
 import { type Gateway, startGateway } from '../gateway/index.ts';
@@ -21,7 +21,7 @@ export function openAIClient(baseURL: string): OpenAI {
 
 /** localnet plus a gateway reading it through the production chain reader, on ephemeral ports. */
 export async function startStack(
-  options: { env?: Record<string, string>; localnet?: Partial<LocalnetOptions> } = {},
+  options: { env?: Record<string, string>; localnet?: Partial<LocalnetOptions>; logger?: Logger } = {},
 ): Promise<Stack> {
   const loaded = loadConfig({ TAOGATE_PORT: '0', TAOGATE_LOG_LEVEL: 'silent', ...options.env });
   if (!loaded.ok) throw new Error(loaded.errors.join('; '));
@@ -33,7 +33,10 @@ export async function startStack(
     blockMs: 200,
     ...options.localnet,
   });
-  const gateway = await startGateway({ ...config, chainUrl: localnet.chain.url }, pino({ level: 'silent' }));
+  const gateway = await startGateway(
+    { ...config, chainUrl: localnet.chain.url },
+    options.logger ?? pino({ level: 'silent' }),
+  );
   await gateway.source.ready();
   return {
     localnet,
