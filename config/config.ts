@@ -24,7 +24,8 @@ export const DEFAULT_PIPELINES_PATH = new URL('./pipelines.yaml', import.meta.ur
 function isExactOrigin(text: string): boolean {
   try {
     const url = new URL(text);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
+    const web = url.protocol === 'https:' || url.protocol === 'http:';
+    return web && url.origin === text && !text.includes('*');
   } catch {
     return false;
   }
