@@ -1,4 +1,11 @@
-export { HEALTHY, type MinerBehaviour, seededRandom } from './behaviour.ts';
+export {
+  always,
+  HEALTHY,
+  type MinerBehaviour,
+  STAGED_FAULTS,
+  type StagedFault,
+  seededRandom,
+} from './behaviour.ts';
 export { type ChainNode, startChainNode } from './chain/index.ts';
 export { type EpistulaMinerOptions, startEpistulaMiner } from './epistula-miner.ts';
 export type { Miner } from './miner-server.ts';
