@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createEmbeddingsThroughCache, type EmbeddingTarget } from './cached-embeddings.ts';
+import type { EmbeddingTarget } from './cached-embeddings.ts';
 import { createGatewayCache } from './gateway-cache.ts';
 
 const settings = {
@@ -41,23 +41,28 @@ const signal = () => new AbortController().signal;
 
 describe('embeddings through the cache and the micro-batcher', () => {
   it('sends 50 concurrent callers upstream in a few calls and gives each its own vectors', async () => {
-    const embeddings = createEmbeddingsThroughCache(
-      createGatewayCache({ settings, redisUrl: undefined, logger: pino({ level: 'silent' }) }),
-    );
+    const embeddings = createGatewayCache({
+      settings,
+      redisUrl: undefined,
+      logger: pino({ level: 'silent' }),
+    });
     const { target, calls } = fakeSubnet(16);
     const texts = Array.from({ length: 50 }, (_, i) => [`caller ${i} a`, `caller ${i} bb`]);
     const results = await Promise.all(
       texts.map((inputs) => embeddings.embed(policy, target, inputs, signal())),
     );
-    for (const [i, result] of results.entries()) expect(result.vectors).toEqual(texts[i]!.map(vectorOf));
+    for (const [i, result] of results.entries())
+      expect(result.batch.vectors).toEqual(texts[i]!.map(vectorOf));
     expect(calls.length).toBe(Math.ceil(100 / 16));
     expect(calls.every((call) => call.length <= 16)).toBe(true);
   });
 
   it('embeds a text many callers share once, and answers it from the cache afterwards', async () => {
-    const embeddings = createEmbeddingsThroughCache(
-      createGatewayCache({ settings, redisUrl: undefined, logger: pino({ level: 'silent' }) }),
-    );
+    const embeddings = createGatewayCache({
+      settings,
+      redisUrl: undefined,
+      logger: pino({ level: 'silent' }),
+    });
     const { target, calls } = fakeSubnet(16);
     const first = await Promise.all(
       Array.from({ length: 20 }, () => embeddings.embed(policy, target, ['same text'], signal())),
@@ -71,9 +76,11 @@ describe('embeddings through the cache and the micro-batcher', () => {
   });
 
   it('still batches requests that bypass the cache', async () => {
-    const embeddings = createEmbeddingsThroughCache(
-      createGatewayCache({ settings, redisUrl: undefined, logger: pino({ level: 'silent' }) }),
-    );
+    const embeddings = createGatewayCache({
+      settings,
+      redisUrl: undefined,
+      logger: pino({ level: 'silent' }),
+    });
     const { target, calls } = fakeSubnet(64);
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, i) => embeddings.embed({ use: false }, target, [`t${i}`], signal())),

@@ -1,7 +1,6 @@
-import type { CacheStatus } from './answer-cache.ts';
+import type { AnswerCache, CacheStatus } from './answer-cache.ts';
 import { cacheKeyOf } from './cache-key.ts';
 import type { CachePolicy } from './cache-policy.ts';
-import type { GatewayCache } from './gateway-cache.ts';
 import { createMicroBatcher, type MicroBatcher } from './micro-batcher.ts';
 
 /** Who answered an upstream embeddings call. */
@@ -14,6 +13,8 @@ export interface EmbeddingSource {
 export interface EmbeddedBatch {
   /** One vector per input, in order. */
   vectors: number[][];
+  /** Input tokens as the upstream counted them, when it says (never for texts batched with other callers'). */
+  promptTokens?: number;
   source: EmbeddingSource;
 }
 
@@ -32,12 +33,20 @@ export interface EmbeddingTarget {
 }
 
 export interface Embedded {
-  vectors: number[][];
+  /** The vectors, with who answered the first text (the miner header names one). */
+  batch: EmbeddedBatch;
   /** `hit` when every text came from the cache. */
   cache: CacheStatus;
   coalesced: boolean;
-  /** Who answered the first text (the miner header names one). */
-  source: EmbeddingSource;
+}
+
+export interface EmbeddingsThroughCacheDeps {
+  /** Off: no cache, no coalescing, no batching across callers; only the profile's own batch size. */
+  enabled: boolean;
+  batchWindowMs: number;
+  batchMaxInputs: number;
+  answer: AnswerCache['answer'];
+  recordBatch(inputs: number): void;
 }
 
 interface Item {
@@ -55,7 +64,7 @@ interface VectorMeta {
  * the cache or by the call already embedding it, and the texts left over from every caller within the
  * batch window travel upstream together, split back per caller.
  */
-export function createEmbeddingsThroughCache(cache: GatewayCache) {
+export function createEmbeddingsThroughCache(deps: EmbeddingsThroughCacheDeps) {
   const batchers = new Map<string, MicroBatcher<Item, VectorMeta>>();
 
   function batcherFor(target: EmbeddingTarget): MicroBatcher<Item, VectorMeta> {
@@ -63,8 +72,8 @@ export function createEmbeddingsThroughCache(cache: GatewayCache) {
     let batcher = batchers.get(name);
     if (!batcher) {
       batcher = createMicroBatcher<Item, VectorMeta>({
-        windowMs: cache.settings.batchWindowMs,
-        maxWeight: Math.max(1, Math.min(target.maxInputs, cache.settings.batchMaxInputs)),
+        windowMs: deps.batchWindowMs,
+        maxWeight: Math.max(1, Math.min(target.maxInputs, deps.batchMaxInputs)),
         // Every item of a group calls the same model the same way: the first one's sender speaks for all.
         run: async (items, signal) => {
           const batch = await items[0]!.target.send(
@@ -73,7 +82,7 @@ export function createEmbeddingsThroughCache(cache: GatewayCache) {
           );
           return batch.vectors.map((vector) => ({ vector, source: batch.source }));
         },
-        onBatch: (items) => cache.recordBatch(items),
+        onBatch: (items) => deps.recordBatch(items),
       });
       batchers.set(name, batcher);
     }
@@ -87,20 +96,17 @@ export function createEmbeddingsThroughCache(cache: GatewayCache) {
     signal: AbortSignal,
   ): Promise<Embedded> {
     if (inputs.length === 0) throw new RangeError('no text to embed');
+    if (!deps.enabled)
+      return { batch: await sendAlone(target, inputs, signal), cache: 'bypass', coalesced: false };
     const batcher = batcherFor(target);
-    const one = (input: string) => batcher.submit({ input, target }, signal);
-    if (!cache.settings.enabled || !policy.use) {
-      const answers = await Promise.all(inputs.map(one));
-      return {
-        vectors: answers.map((a) => a.vector),
-        cache: 'bypass',
-        coalesced: false,
-        source: answers[0]!.source,
-      };
+    if (!policy.use) {
+      const answers = await Promise.all(inputs.map((input) => batcher.submit({ input, target }, signal)));
+      const batch = { vectors: answers.map((a) => a.vector), source: answers[0]!.source };
+      return { batch, cache: 'bypass', coalesced: false };
     }
     const served = await Promise.all(
       inputs.map((input) =>
-        cache.answer<VectorMeta>(
+        deps.answer<VectorMeta>(
           {
             key: cacheKeyOf('embedding', { group: target.group, input }),
             ttlMs: target.ttlMs,
@@ -115,17 +121,32 @@ export function createEmbeddingsThroughCache(cache: GatewayCache) {
       ),
     );
     return {
-      vectors: served.map((s) => s.meta.vector),
+      batch: { vectors: served.map((s) => s.meta.vector), source: served[0]!.meta.source },
       cache: served.every((s) => s.status === 'hit') ? 'hit' : 'miss',
       coalesced: served.some((s) => s.coalesced),
-      source: served[0]!.meta.source,
     };
   }
 
   return { embed };
 }
 
-export type EmbeddingsThroughCache = ReturnType<typeof createEmbeddingsThroughCache>;
+/** The caller's texts alone, in calls of the profile's size sent in parallel; tokens summed when all say. */
+async function sendAlone(
+  target: EmbeddingTarget,
+  inputs: readonly string[],
+  signal: AbortSignal,
+): Promise<EmbeddedBatch> {
+  const calls: Promise<EmbeddedBatch>[] = [];
+  for (let start = 0; start < inputs.length; start += target.maxInputs) {
+    calls.push(target.send(inputs.slice(start, start + target.maxInputs), signal));
+  }
+  const batches = await Promise.all(calls);
+  const batch: EmbeddedBatch = { vectors: batches.flatMap((b) => b.vectors), source: batches[0]!.source };
+  if (batches.every((b) => b.promptTokens !== undefined)) {
+    batch.promptTokens = batches.reduce((sum, b) => sum + b.promptTokens!, 0);
+  }
+  return batch;
+}
 
 const NO_TEXT: AsyncIterable<string> = {
   async *[Symbol.asyncIterator]() {},

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { type AnswerLookup, type CacheEvent, type CacheStatus, createAnswerCache } from './answer-cache.ts';
+import { createEmbeddingsThroughCache } from './cached-embeddings.ts';
 import { closeRedis, connectRedis, redisReady, waitForRedis } from './redis.ts';
 import { createReplicaCoordination } from './replica-coordination.ts';
 import { createTieredStore } from './tiered-store.ts';
@@ -89,6 +90,16 @@ export function createGatewayCache(options: GatewayCacheOptions) {
         })
       : undefined;
   const answers = createAnswerCache({ store, replicas, lockMs: settings.lockMs, observe });
+  const embeddings = createEmbeddingsThroughCache({
+    enabled: settings.enabled,
+    batchWindowMs: settings.batchWindowMs,
+    batchMaxInputs: settings.batchMaxInputs,
+    answer: answers.answer,
+    recordBatch(inputs) {
+      counts.batches++;
+      counts.batchedInputs += inputs;
+    },
+  });
 
   return {
     settings,
@@ -103,11 +114,8 @@ export function createGatewayCache(options: GatewayCacheOptions) {
       options.metrics?.cacheLookup(netuid, status);
       if (coalesced) options.metrics?.coalesced(netuid);
     },
-    /** An upstream call that carried `inputs` texts gathered by the micro-batcher. */
-    recordBatch(inputs: number): void {
-      counts.batches++;
-      counts.batchedInputs += inputs;
-    },
+    /** Embeddings through the cache, coalescing and the micro-batcher (cached-embeddings.ts). */
+    embed: embeddings.embed,
     /** Lets start-up wait (briefly) for Redis, so the first requests already share answers. */
     async connected(): Promise<boolean> {
       if (!redis || !subscriber) return false;

@@ -1,13 +1,11 @@
 export type { CacheEvent, CacheStatus, Produce, Produced, Served } from './answer-cache.ts';
 export { cacheKeyOf } from './cache-key.ts';
 export { type CachePolicy, cachePolicyOf, type StepCacheMode, stepCachePolicy } from './cache-policy.ts';
-export {
-  createEmbeddingsThroughCache,
-  type Embedded,
-  type EmbeddedBatch,
-  type EmbeddingSource,
-  type EmbeddingsThroughCache,
-  type EmbeddingTarget,
+export type {
+  Embedded,
+  EmbeddedBatch,
+  EmbeddingSource,
+  EmbeddingTarget,
 } from './cached-embeddings.ts';
 export { type CachedRouted, routeThroughCache } from './cached-generation.ts';
 export {
