@@ -22,6 +22,8 @@ export const generationFields = {
       fanout: z.int().min(1).max(MAX_FANOUT).optional(),
       /** Opt this request in to (or out of) the response cache, like `x-taogate-cache: on|off`. */
       cache: z.boolean().optional(),
+      /** For `pipeline/<name>` models: on failure, report the outputs of the steps that completed. */
+      partial_results: z.boolean().optional(),
     })
     .nullish(),
 };

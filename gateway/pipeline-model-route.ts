@@ -4,10 +4,11 @@ import type { z } from 'zod';
 import type { ChatRequest } from '../adapters/index.ts';
 import { ModelNotFound } from '../router/index.ts';
 import { PIPELINE_MODEL_PREFIX, type Pipeline, startPipeline } from '../router/pipelines/index.ts';
+import type { Drain } from './drain.ts';
 import { invalidRequest, toHttpError } from './errors.ts';
 import type { generationFields } from './generation-schema.ts';
 import { writePipelineAnswer } from './pipeline-answer.ts';
-import { routedStepModels, type StepModelDeps } from './pipeline-step-models.ts';
+import { requestCacheChoice, routedStepModels, type StepModelDeps } from './pipeline-step-models.ts';
 import type { ResponseShape } from './response-shapes.ts';
 
 export interface PipelineModelRouteDeps extends StepModelDeps {
@@ -15,6 +16,8 @@ export interface PipelineModelRouteDeps extends StepModelDeps {
   pipelines?: ReadonlyMap<string, Pipeline>;
   deadlineMs: number;
   logger: Logger;
+  /** On shutdown, aborts what is still running past the drain time. */
+  drain?: Pick<Drain, 'cut'>;
 }
 
 type GenerationBody = z.infer<z.ZodObject<typeof generationFields>>;
@@ -50,13 +53,15 @@ export function answerWithPipeline<Body extends GenerationBody>(
     const error = invalidRequest("a pipeline's input is the last user message: there is none", 'messages');
     return c.json(error.body, error.status);
   }
+  const cache = requestCacheChoice(c, body.taogate?.cache);
+  if (!cache.ok) return c.json(cache.error.body, cache.error.status);
   const stream = body.stream === true;
   const run = startPipeline(
     pipeline,
     { input, sampling },
     {
-      models: routedStepModels(deps),
-      signal: c.req.raw.signal,
+      models: routedStepModels(deps, cache.choice),
+      signal: pipelineSignal(c, deps),
       deadlineMs: deps.deadlineMs,
       streamOutput: stream,
     },
@@ -72,14 +77,22 @@ export function answerWithPipeline<Body extends GenerationBody>(
   });
 }
 
+/** Steps stop when the client leaves, or when a shutdown's drain time is up. */
+export function pipelineSignal(c: Context, deps: PipelineModelRouteDeps): AbortSignal {
+  return deps.drain ? AbortSignal.any([c.req.raw.signal, deps.drain.cut]) : c.req.raw.signal;
+}
+
 /**
  * Whether the client wants completed steps' outputs when the pipeline fails: `x-taogate-partial-results: 1`
  * or `"taogate": {"partial_results": true}`.
  */
-export function partialResultsAsked(c: Context, options: unknown): boolean {
+export function partialResultsAsked(
+  c: Context,
+  options: { partial_results?: boolean | null | undefined } | null | undefined,
+): boolean {
   const header = c.req.header('x-taogate-partial-results')?.trim().toLowerCase();
   if (header !== undefined) return header === '1' || header === 'true' || header === 'on';
-  return (options as { partial_results?: unknown } | null | undefined)?.partial_results === true;
+  return options?.partial_results === true;
 }
 
 /** A named pipeline as `/v1/models` lists it: OpenAI's model object, plus what it is made of. */

@@ -5,7 +5,7 @@ import {
   type StepReport,
   StepTimeout,
 } from '../router/pipelines/index.ts';
-import { type HttpError, httpError, toHttpError } from './errors.ts';
+import { type HttpError, httpError, type OpenAIErrorBody, toHttpError } from './errors.ts';
 import { type Usage, usageOf } from './response-shapes.ts';
 
 /** One step as responses report it (`taogate.steps`): what answered, how long it took, what it cost. */
@@ -88,22 +88,30 @@ export function serverTiming(run: PipelineRun, extra: { name: string; ms: number
   return metrics.join(', ');
 }
 
-/** The error of a failed run: the failing step's status, named in the message, with the steps' reports. */
+export interface PipelineHttpError extends Omit<HttpError, 'body'> {
+  body: {
+    error: OpenAIErrorBody['error'] & { taogate: { failed_step: string; steps: StepSummary[] } };
+  };
+}
+
+/**
+ * The error of a failed run: the failing step's status, named in the message, with the steps' reports in
+ * `error.taogate` (inside the error object, where OpenAI's SDKs hand it to the caller as `err.error`).
+ */
 export function pipelineFailure(
   failure: PipelineStepFailed,
   run: PipelineRun,
   partialResults: boolean,
-): HttpError & { body: { taogate: { failed_step: string; steps: StepSummary[] } } } {
+): PipelineHttpError {
   const status = stepFailureStatus(failure.cause);
-  const error = httpError(status.status, failure.message, status.body.error.type, status.body.error.code);
-  return {
-    ...error,
-    headers: status.headers,
-    body: {
-      ...error.body,
-      taogate: { failed_step: failure.step, steps: stepSummaries(run, partialResults) },
-    },
-  };
+  const { error } = httpError(
+    status.status,
+    failure.message,
+    status.body.error.type,
+    status.body.error.code,
+  ).body;
+  const taogate = { failed_step: failure.step, steps: stepSummaries(run, partialResults) };
+  return { status: status.status, headers: status.headers, body: { error: { ...error, taogate } } };
 }
 
 /** How a step's failure reads over HTTP: the router's errors as for any request, plus the step's own. */

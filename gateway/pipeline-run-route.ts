@@ -5,8 +5,8 @@ import { checkPipeline, type Pipeline, startPipeline } from '../router/pipelines
 import { type HttpError, httpError, invalidRequest } from './errors.ts';
 import { generationFields } from './generation-schema.ts';
 import { writePipelineAnswer } from './pipeline-answer.ts';
-import { type PipelineModelRouteDeps, partialResultsAsked } from './pipeline-model-route.ts';
-import { routedStepModels, stepKindsOf } from './pipeline-step-models.ts';
+import { type PipelineModelRouteDeps, partialResultsAsked, pipelineSignal } from './pipeline-model-route.ts';
+import { requestCacheChoice, routedStepModels, stepKindsOf } from './pipeline-step-models.ts';
 import { parseJsonBody } from './request-body.ts';
 import type { ResponseShape } from './response-shapes.ts';
 
@@ -19,6 +19,8 @@ const runRequest = z.object({
   stream_options: generationFields.stream_options,
   /** On failure, report the outputs of the steps that completed. */
   partial_results: z.boolean().nullish(),
+  /** Opt the steps whose cache mode is `auto` in to (or out of) the cache, like `x-taogate-cache: on|off`. */
+  cache: z.boolean().nullish(),
   temperature: generationFields.temperature,
   top_p: generationFields.top_p,
   max_tokens: generationFields.max_tokens,
@@ -58,13 +60,15 @@ export function pipelineRunHandler(deps: PipelineModelRouteDeps) {
     const sampling = Object.fromEntries(
       Object.entries({ temperature, top_p, max_tokens, seed }).filter(([, value]) => value != null),
     );
+    const cache = requestCacheChoice(c, body.cache);
+    if (!cache.ok) return c.json(cache.error.body, cache.error.status);
     const stream = body.stream === true;
     const run = startPipeline(
       resolved.pipeline,
       { input: body.input, sampling },
       {
-        models: routedStepModels(deps),
-        signal: c.req.raw.signal,
+        models: routedStepModels(deps, cache.choice),
+        signal: pipelineSignal(c, deps),
         deadlineMs: deps.deadlineMs,
         streamOutput: stream,
       },

@@ -221,6 +221,25 @@ describe('pipelines', () => {
     }
   });
 
+  it('serves a step from the cache when its cache mode allows, and says so', async () => {
+    const pipeline = {
+      steps: [
+        { id: 'kept', model: 'sn1/apex-chat', cache: 'on' },
+        { id: 'fresh', model: 'sn18/cortex-chat', input: 'B({{steps.kept.output}})', cache: 'off' },
+      ],
+    };
+    const first = (await (await run({ pipeline, input: 'cache me' })).json()) as {
+      taogate: { steps: StepSummary[] };
+    };
+    const second = (await (await run({ pipeline, input: 'cache me' })).json()) as {
+      taogate: { steps: StepSummary[] };
+    };
+    expect(first.taogate.steps.map((step) => step.cached)).toEqual([false, false]);
+    expect(second.taogate.steps.map((step) => step.cached)).toEqual([true, false]);
+    expect(second.taogate.steps[0]).toMatchObject({ miner: null, output: first.taogate.steps[0]!.output });
+    expect(second.taogate.steps[1]!.miner).toMatch(/^sn18\/uid\d$/);
+  });
+
   it('refuses an invalid pipeline with a 400 naming the step', async () => {
     const cases: [unknown, RegExp][] = [
       [
@@ -278,23 +297,31 @@ describe('pipelines', () => {
     it('names the failed step and, when asked, returns what completed', async () => {
       const response = await run({ pipeline: 'no-fallback', input: 'x', partial_results: true });
       expect(response.status).toBe(502);
-      const body = (await response.json()) as {
-        error: { message: string };
-        taogate: { failed_step: string; steps: StepSummary[] };
+      const { error } = (await response.json()) as {
+        error: { message: string; taogate: { failed_step: string; steps: StepSummary[] } };
       };
-      expect(body.error.message).toMatch(/^Pipeline step 'middle' \(sn18\/cortex-chat\) failed: /);
-      expect(body.taogate.failed_step).toBe('middle');
-      expect(body.taogate.steps.map((step) => step.status)).toEqual(['done', 'failed', 'skipped']);
-      expect(body.taogate.steps[0]!.output).toMatch(/^sn1 miner \d heard: A\(x\)$/);
+      expect(error.message).toMatch(/^Pipeline step 'middle' \(sn18\/cortex-chat\) failed: /);
+      expect(error.taogate.failed_step).toBe('middle');
+      expect(error.taogate.steps.map((step) => step.status)).toEqual(['done', 'failed', 'skipped']);
+      expect(error.taogate.steps[0]!.output).toMatch(/^sn1 miner \d heard: A\(x\)$/);
 
-      const error = (await stack.client.chat.completions
-        .create({ model: 'pipeline/no-fallback', messages: [{ role: 'user', content: 'x' }] })
-        .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
-      expect(error.status).toBe(502);
-      expect(error.message).toMatch(/step 'middle'/);
-      expect(
-        (error.error as { taogate?: { steps: StepSummary[] } }).taogate?.steps[0]?.output,
-      ).toBeUndefined();
+      const failOver = (partial_results: boolean) =>
+        stack.client.chat.completions
+          .create({
+            model: 'pipeline/no-fallback',
+            messages: [{ role: 'user', content: 'x' }],
+            // @ts-expect-error taogate's own options travel beside OpenAI's
+            taogate: { partial_results },
+          })
+          .catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+      const plain = (await failOver(false)) as InstanceType<typeof OpenAI.APIError>;
+      expect(plain.status).toBe(502);
+      expect(plain.message).toMatch(/step 'middle'/);
+      const stepsOf = (error: InstanceType<typeof OpenAI.APIError>) =>
+        (error.error as { taogate: { steps: StepSummary[] } }).taogate.steps;
+      expect(stepsOf(plain)[0]!.output).toBeUndefined();
+      const partial = (await failOver(true)) as InstanceType<typeof OpenAI.APIError>;
+      expect(stepsOf(partial)[0]!.output).toMatch(/^sn1 miner \d heard: A\(x\)$/);
     });
   });
 });
