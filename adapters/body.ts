@@ -5,21 +5,26 @@ import { UpstreamError } from './errors.ts';
 export const MAX_UPSTREAM_BYTES = 8 * 1024 * 1024;
 
 /** Reads a whole response body as text, refusing to buffer past the cap. */
-export async function readCappedText(body: Dispatcher.ResponseData['body']): Promise<string> {
+export async function readCappedText(
+  body: Dispatcher.ResponseData['body'],
+  maxBytes = MAX_UPSTREAM_BYTES,
+): Promise<string> {
   let text = '';
-  for await (const chunk of streamCappedText(body)) text += chunk;
+  for await (const chunk of streamCappedText(body, maxBytes)) text += chunk;
   return text;
 }
 
 /** Decodes a response body as UTF-8 text chunks, split safely across multi-byte characters, with a cap. */
-export async function* streamCappedText(body: Dispatcher.ResponseData['body']): AsyncGenerator<string> {
+export async function* streamCappedText(
+  body: Dispatcher.ResponseData['body'],
+  maxBytes = MAX_UPSTREAM_BYTES,
+): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
   let size = 0;
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
       size += chunk.length;
-      if (size > MAX_UPSTREAM_BYTES)
-        throw new UpstreamError('upstream_invalid', 'the miner sent an oversized answer');
+      if (size > maxBytes) throw new UpstreamError('upstream_invalid', 'the miner sent an oversized answer');
       const text = decoder.decode(chunk, { stream: true });
       if (text) yield text;
     }

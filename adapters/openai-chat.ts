@@ -1,13 +1,10 @@
 import { parseJsonOrUndefined } from './body.ts';
 import type { ChatRequest } from './types.ts';
 
-/** POST target of every OpenAI-compatible server. */
-export const OPENAI_CHAT_PATH = '/v1/chat/completions';
-
-/** The JSON body of an OpenAI chat completion request for `model`; always streamed, whatever the caller asked. */
-export function openAiChatBody(model: string, request: ChatRequest): string {
+/** The JSON body of an OpenAI chat completion request for `model`. */
+export function openAiChatBody(model: string, request: ChatRequest, stream: boolean): string {
   const { messages, temperature, max_tokens, top_p, seed } = request;
-  return JSON.stringify({ model, messages, temperature, max_tokens, top_p, seed, stream: true });
+  return JSON.stringify({ model, messages, temperature, max_tokens, top_p, seed, stream });
 }
 
 /**

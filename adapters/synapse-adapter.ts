@@ -1,12 +1,23 @@
 import type { Dispatcher } from 'undici';
-import type { Hotkey } from '../bittensor/index.ts';
+import { z } from 'zod';
+import type { Hotkey, JsonValue } from '../bittensor/index.ts';
 import { signSynapse } from '../bittensor/index.ts';
 import type { SynapseProfile } from '../config/profiles.ts';
 import { parseJsonOrUndefined, readCappedText, streamCappedText } from './body.ts';
 import { UpstreamError } from './errors.ts';
-import { chatToSynapseFields } from './synapse-fields.ts';
-import type { CallOptions, ChatAdapter, ChatRequest, MinerTarget } from './types.ts';
-import { type AnswerReading, exchangeWithUpstream, minerOrigin } from './upstream-exchange.ts';
+import { decodeImage } from './image-data.ts';
+import { maxImagesAnswerBytes } from './openai-answers.ts';
+import { chatToSynapseFields, embeddingsToSynapseFields, imagesToSynapseFields } from './synapse-fields.ts';
+import type { CallOptions, CompleteAdapter, MinerTarget } from './types.ts';
+import {
+  type AnswerReading,
+  exchangeWithUpstream,
+  jsonAnswer,
+  minerOrigin,
+  postToUpstream,
+  readJsonAnswer,
+  type UpstreamPeer,
+} from './upstream-exchange.ts';
 
 export interface SynapseAdapterOptions {
   synapse: SynapseProfile;
@@ -17,50 +28,94 @@ export interface SynapseAdapterOptions {
   dispatcher: Dispatcher;
 }
 
-/** The dendrite: signed synapses over HTTP to an axon, streaming or not (bittensor/core/dendrite.py). */
-export function createSynapseAdapter(options: SynapseAdapterOptions): ChatAdapter {
+// The axon's error body is `{"message": …}`; its status header says the same when the body is missing.
+const axon: UpstreamPeer = {
+  peer: 'axon',
+  rejection(response, body) {
+    const message = (parseJsonOrUndefined(body) as { message?: unknown } | null | undefined)?.message;
+    if (typeof message === 'string') return message;
+    const header = response.headers.bt_header_axon_status_message;
+    return typeof header === 'string' ? header : undefined;
+  },
+};
+
+const vectors = z.array(z.array(z.number()));
+const encodedImages = z.union([z.string(), z.array(z.string()).min(1)]);
+
+/**
+ * The dendrite: signed synapses over HTTP to an axon (bittensor/core/dendrite.py), for every task: chat
+ * (streaming or not), embeddings (a batch of texts → a list of vectors) and images (a prompt → base64).
+ */
+export function createSynapseAdapter(options: SynapseAdapterOptions): CompleteAdapter {
   const { synapse, hotkey, dendriteIp, dispatcher } = options;
-  const reading: AnswerReading = {
-    peer: 'axon',
+  const chatReading: AnswerReading = {
+    ...axon,
     text: (response) =>
       synapse.streaming ? streamCappedText(response.body) : completionOf(response, synapse.outputField),
-    rejection: axonMessage,
   };
 
-  async function chat(
-    target: MinerTarget,
-    request: ChatRequest,
-    call: CallOptions,
-  ): Promise<AsyncIterable<string>> {
-    const signed = signSynapse({
+  function signed(target: MinerTarget, fields: Record<string, JsonValue>, call: CallOptions) {
+    const request = signSynapse({
       shape: synapse,
-      fields: chatToSynapseFields(synapse, request),
+      fields,
       timeoutSeconds: Math.max(0.001, call.timeoutMs / 1000),
       axon: { ip: target.ip, port: target.port, hotkey: target.hotkey },
       dendrite: hotkey,
       dendriteIp,
     });
-    return exchangeWithUpstream(dispatcher, { origin: minerOrigin(target), ...signed }, call, reading);
+    return { origin: minerOrigin(target), ...request };
   }
 
-  return { protocol: 'synapse', chat };
+  /** The whole synapse the axon sends back, and the output field the profile names in it. */
+  async function outputOf(
+    target: MinerTarget,
+    fields: Record<string, JsonValue>,
+    call: CallOptions,
+    maxBytes?: number,
+  ) {
+    const accepted = await postToUpstream(dispatcher, signed(target, fields, call), call, axon);
+    const parsed = await readJsonAnswer(accepted, maxBytes);
+    return (parsed as Record<string, unknown> | null)?.[synapse.outputField];
+  }
+
+  return {
+    protocol: 'synapse',
+    chat: (target, request, call) =>
+      exchangeWithUpstream(
+        dispatcher,
+        signed(target, chatToSynapseFields(synapse, request), call),
+        call,
+        chatReading,
+      ),
+    async embeddings(target, request, call) {
+      const output = vectors.safeParse(
+        await outputOf(target, embeddingsToSynapseFields(synapse, request), call),
+      );
+      if (!output.success)
+        throw new UpstreamError(
+          'upstream_invalid',
+          `the synapse's ${synapse.outputField} is not a list of vectors`,
+        );
+      return { vectors: output.data };
+    },
+    async images(target, request, call) {
+      const fields = imagesToSynapseFields(synapse, request);
+      const output = encodedImages.safeParse(
+        await outputOf(target, fields, call, maxImagesAnswerBytes(request.n)),
+      );
+      if (!output.success)
+        throw new UpstreamError('upstream_invalid', `the synapse's ${synapse.outputField} holds no image`);
+      const encoded = typeof output.data === 'string' ? [output.data] : output.data;
+      return { images: encoded.map(decodeImage) };
+    },
+  };
 }
 
-// The non-streaming synapse comes back whole, with its output field filled in.
+// The non-streaming chat synapse comes back whole, with its output field filled in.
 async function* completionOf(response: Dispatcher.ResponseData, outputField: string): AsyncGenerator<string> {
-  const parsed = parseJsonOrUndefined(await readCappedText(response.body));
-  if (parsed === undefined)
-    throw new UpstreamError('upstream_invalid', 'the miner sent a body that is not JSON');
+  const parsed = jsonAnswer(await readCappedText(response.body), 'axon');
   const output = (parsed as Record<string, unknown> | null)?.[outputField];
   if (typeof output !== 'string')
     throw new UpstreamError('upstream_invalid', `the synapse has no ${outputField} text`);
   yield output;
-}
-
-// The axon's error body is `{"message": …}`; its status header says the same when the body is missing.
-function axonMessage(response: Dispatcher.ResponseData, body: string): string | undefined {
-  const message = (parseJsonOrUndefined(body) as { message?: unknown } | null | undefined)?.message;
-  if (typeof message === 'string') return message;
-  const header = response.headers.bt_header_axon_status_message;
-  return typeof header === 'string' ? header : undefined;
 }

@@ -97,7 +97,8 @@ export async function readJsonAnswer(accepted: Accepted, maxBytes = MAX_UPSTREAM
 /** An answer's text as JSON; anything else is `upstream_invalid`. */
 export function jsonAnswer(text: string, peer: string): unknown {
   const parsed = parseJsonOrUndefined(text);
-  if (parsed === undefined) throw new UpstreamError('upstream_invalid', `the ${peer} sent a body that is not JSON`);
+  if (parsed === undefined)
+    throw new UpstreamError('upstream_invalid', `the ${peer} sent a body that is not JSON`);
   return parsed;
 }
 

@@ -1,6 +1,7 @@
 export {
   type ConfigResult,
   type GatewayConfig,
+  type LedgerSettings,
   LOCALNET_HOTKEY,
   loadConfig,
   NETWORKS,
@@ -17,8 +18,10 @@ export {
   type ChatParam,
   DEFAULT_PROFILES_PATH,
   loadProfiles,
+  type OpenAiSubnetProfile,
   type Price,
   type SubnetProfile,
+  type SubnetTask,
   type SynapseProfile,
 } from './profiles.ts';
 export { REDACTED, redactSecrets } from './redact-secrets.ts';

@@ -4,6 +4,29 @@ import type { Pipeline } from '../router/pipelines/index.ts';
 import { pipelineModelEntries } from './pipeline-model-route.ts';
 
 /**
+ * A routable model as `/v1/models` shows it: OpenAI's model object (`id`, `object`, `created`, `owned_by`),
+ * then taogate's own fields: the subnet it routes to, its task and protocol, its price in rao, and what the
+ * task's endpoint accepts (embedding dimensions, image sizes).
+ */
+export function modelEntry({ id, profile }: RoutableModel) {
+  return {
+    id,
+    object: 'model' as const,
+    created: 0,
+    owned_by: `bittensor-sn${profile.netuid}`,
+    netuid: profile.netuid,
+    subnet: profile.name,
+    task: profile.task,
+    protocol: profile.protocol,
+    description: profile.description ?? null,
+    price: { unit: 'rao', ...profile.price },
+    fallback: profile.fallback,
+    ...(profile.embeddings && { embeddings: profile.embeddings }),
+    ...(profile.images && { images: profile.images }),
+  };
+}
+
+/**
  * GET /v1/models: one entry per routable subnet model, OpenAI's list shape plus where it routes; then the
  * named pipelines (`pipeline/<name>`).
  */
@@ -11,18 +34,9 @@ export function listModelsHandler(
   catalog: ReadonlyMap<string, RoutableModel>,
   pipelines?: ReadonlyMap<string, Pipeline>,
 ) {
-  const body = {
+  const listed = {
     object: 'list',
-    data: [...catalog.values()].map(({ id, profile }) => ({
-      id,
-      object: 'model',
-      created: 0,
-      owned_by: `bittensor-sn${profile.netuid}`,
-      netuid: profile.netuid,
-      subnet: profile.name,
-      task: profile.task,
-    })),
+    data: [...[...catalog.values()].map(modelEntry), ...pipelineModelEntries(pipelines)],
   };
-  const listed = { ...body, data: [...body.data, ...pipelineModelEntries(pipelines)] };
   return (c: Context) => c.json(listed);
 }

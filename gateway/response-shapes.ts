@@ -18,7 +18,7 @@ export interface Usage {
 }
 
 // Subnets report no token counts; ~4 characters per token is the usual estimate for English text.
-function estimateTokens(text: string): number {
+export function estimateTokens(text: string): number {
   return Math.ceil(text.length / 4);
 }
 

@@ -1,9 +1,8 @@
 import type { ServerResponse } from 'node:http';
 import { AxonStatus, NonceWindow, nowNs, synapseBodyHash } from '../bittensor/index.ts';
 import type { JsonValue } from '../bittensor/python-str.ts';
-import type { SynapseProfile } from '../config/profiles.ts';
+import type { SubnetTask, SynapseProfile } from '../config/profiles.ts';
 import { type AnswerWire, createFaultStage, writeStaged } from './behaviour.ts';
-import { lastUserMessage, minerAnswer } from './chat-synapse.ts';
 import {
   jsonOf,
   type Miner,
@@ -11,9 +10,14 @@ import {
   type MinerIdentity,
   startMinerServer,
 } from './miner-server.ts';
+import { type SynapseServing, spacedJson, synapseOutput } from './synapse-answers.ts';
 
 export interface MinerOptions extends MinerIdentity {
   synapse: SynapseProfile;
+  /** What it answers; chat unless said otherwise. */
+  task?: SubnetTask;
+  /** Embeddings: the vectors' length when the synapse names none. */
+  dimensions?: number;
 }
 
 /**
@@ -23,6 +27,13 @@ export interface MinerOptions extends MinerIdentity {
 export function startMiner(options: MinerOptions): Promise<Miner> {
   const stageFault = createFaultStage(options.seed ?? options.netuid * 1000 + options.uid);
   const nonces = new NonceWindow();
+  const serving: SynapseServing = {
+    netuid: options.netuid,
+    uid: options.uid,
+    synapse: options.synapse,
+    task: options.task ?? 'chat',
+    dimensions: options.dimensions ?? 256,
+  };
 
   const serve: MinerHandler = async (request, rawBody, response, behaviour) => {
     const servedKey = behaviour.wrongHotkey ? options.rogueHotkey : options.hotkey;
@@ -52,11 +63,12 @@ export function startMiner(options: MinerOptions): Promise<Miner> {
     ) {
       return reject(response, AxonStatus.internalError, 'Internal Server Error');
     }
-    const prompt = lastUserMessage(options.synapse, synapse);
-    if (prompt === undefined) return reject(response, AxonStatus.internalError, 'Internal Server Error');
+    const output = synapseOutput(serving, synapse);
+    if (output === undefined) return reject(response, AxonStatus.internalError, 'Internal Server Error');
 
     const outcome = await stageFault(behaviour);
-    const answer = minerAnswer(options.netuid, options.uid, prompt);
+    // Text goes out as words inside the output string; vectors and images as JSON written word by word.
+    const answer = typeof output === 'string' && serving.task === 'chat' ? output : spacedJson(output);
     await writeStaged(outcome, response, answerWire(synapse), answer, behaviour);
   };
 
@@ -82,16 +94,17 @@ export function startMiner(options: MinerOptions): Promise<Miner> {
         failure,
       };
     }
-    // The output field last, so the answer can be written (or cut) inside its string.
+    // The output field last, so the answer can be written (or cut) inside its string, or as its JSON value.
     const { [options.synapse.outputField]: _, ...rest } = synapse;
-    const filled = JSON.stringify({ ...rest, [options.synapse.outputField]: '' });
+    const text = serving.task === 'chat';
+    const filled = JSON.stringify({ ...rest, [options.synapse.outputField]: text ? '' : null });
     return {
       streaming: false,
       headers: { 'content-type': 'application/json', ...statusHeaders(200, 'Success') },
       impostorHeaders,
-      open: filled.slice(0, -2),
-      piece: (word) => JSON.stringify(word).slice(1, -1),
-      close: filled.slice(-2),
+      open: filled.slice(0, text ? -2 : -'null}'.length),
+      piece: text ? (word) => JSON.stringify(word).slice(1, -1) : (word) => word,
+      close: text ? filled.slice(-2) : '}',
       failure,
     };
   }

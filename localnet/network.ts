@@ -41,7 +41,7 @@ export async function startLocalnet(options: LocalnetOptions): Promise<Localnet>
   const validatorColdkey = await hotkeyFromSecret('//localnet/validator/coldkey');
   const isAllowedCaller = (hotkey: string) => hotkey === options.validatorHotkey;
 
-  for (const profile of options.profiles) {
+  for (const profile of options.profiles.filter(onChain)) {
     const neurons: Neuron[] = [validatorNeuron(options.validatorHotkey, validatorColdkey.ss58)];
     for (let uid = 1; uid <= minersPerSubnet; uid++) {
       const [hotkey, coldkey, rogueHotkey] = await Promise.all(
@@ -87,10 +87,21 @@ export async function startLocalnet(options: LocalnetOptions): Promise<Localnet>
 }
 
 /** The miner kind the subnet's protocol calls for: an axon serving synapses, or an Epistula OpenAI server. */
-function startMinerFor(profile: SubnetProfile, common: Omit<MinerOptions, 'synapse'>): Promise<Miner> {
+function startMinerFor(
+  profile: ChainSubnetProfile,
+  common: Omit<MinerOptions, 'synapse' | 'task' | 'dimensions'>,
+): Promise<Miner> {
+  const dimensions = profile.embeddings?.dimensions;
   return profile.protocol === 'synapse'
-    ? startMiner({ ...common, synapse: profile.synapse })
-    : startEpistulaMiner({ ...common, model: profile.openai.model });
+    ? startMiner({ ...common, synapse: profile.synapse, task: profile.task, dimensions })
+    : startEpistulaMiner({ ...common, model: profile.openai.model, dimensions });
+}
+
+/** Subnets whose miners are on chain; OpenAI-compatible upstreams are listed in their profiles instead. */
+type ChainSubnetProfile = Exclude<SubnetProfile, { protocol: 'openai' }>;
+
+function onChain(profile: SubnetProfile): profile is ChainSubnetProfile {
+  return profile.protocol !== 'openai';
 }
 
 // Finney's tempo is 360 blocks; localnet's is short so that score changes reach the gateway within seconds.

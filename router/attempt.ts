@@ -1,23 +1,28 @@
-import { type ChatAdapter, type ChatRequest, UpstreamError } from '../adapters/index.ts';
+import { type CallOptions, UpstreamError } from '../adapters/index.ts';
 import type { Candidate } from './candidates.ts';
 import type { Clock } from './clock.ts';
 import type { Attempt } from './miner-health.ts';
 
-/** How a call to one miner ended before its answer was handed on. */
-export type AttemptOutcome =
+/**
+ * How a call to one miner ended before its answer was handed on. Answers are streams of chunks: chat text
+ * as it arrives, or one chunk holding a whole answer (embeddings, images).
+ */
+export type AttemptOutcome<C = string> =
   /** The first chunk arrived; `text` replays it, then streams the rest. */
-  | { kind: 'answered'; miner: Candidate; text: AsyncIterable<string>; firstChunkMs: number }
+  | { kind: 'answered'; miner: Candidate; text: AsyncIterable<C>; firstChunkMs: number }
   | { kind: 'failed'; miner: Candidate; error: UpstreamError }
   /** The gateway or the client gave up on it: no verdict on the miner. */
   | { kind: 'cancelled'; miner: Candidate; error: unknown };
 
 /** A call to one miner, under way. */
-export interface RunningAttempt {
+export interface RunningAttempt<C = string> {
   readonly miner: Candidate;
   /** Settles once the first chunk arrives or the call ends without one; never rejects. */
-  readonly outcome: Promise<AttemptOutcome>;
+  readonly outcome: Promise<AttemptOutcome<C>>;
   /** Time since the call was made. */
   elapsedMs(): number;
+  /** The first chunk arrived (a whole answer may still be arriving). */
+  readonly answering: boolean;
   /**
    * Stops the call (aborting its signal, so undici releases the socket) and frees its slot. A call that
    * already answered is closed too; either way the miner is not blamed for it.
@@ -25,16 +30,21 @@ export interface RunningAttempt {
   cancel(): void;
 }
 
-export interface AttemptCall {
-  adapter: ChatAdapter;
+export interface AttemptCall<C = string> {
+  /** The adapter's call of this request to `miner`, whatever the task. */
+  call: (miner: Candidate, options: CallOptions) => Promise<AsyncIterable<C>>;
   miner: Candidate;
   /** From `health.dispatch(miner)`: the slot is taken and the verdict is recorded through it. */
   slot: Attempt;
-  request: ChatRequest;
   /** The client's signal: when it aborts, so does the call. */
   signal: AbortSignal;
   timeoutMs: number;
   clock: Clock;
+  /**
+   * Read the whole answer before settling. A client waiting for a complete answer has been sent nothing
+   * yet, so a miner failing mid-answer can still be failed over instead of failing the request.
+   */
+  whole?: boolean;
 }
 
 /**
@@ -42,25 +52,38 @@ export interface AttemptCall {
  * (failover) or raced (hedging, fan-out). Records the miner's verdict, except for calls cancelled by the
  * gateway or the client: a loser of a race did nothing wrong.
  */
-export function startAttempt(call: AttemptCall): RunningAttempt {
+export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
   const { miner, slot, clock } = call;
   const cancelled = new AbortController();
   const signal = AbortSignal.any([call.signal, cancelled.signal]);
   // The slot is held until the answer is read to its end, or until the call is abandoned: a call nobody
   // waits for must not keep a miner looking full.
   const release = releaseOnAbort(slot.release, signal);
-  let answer: AsyncIterator<string> | undefined;
+  let answer: AsyncIterator<C> | undefined;
+  let answering = false;
   const started = clock();
+  // A stream that breaks after its first chunk is the miner's failure too, unless the call was given up on.
+  const failedMidAnswer = (error: unknown) => {
+    if (!signal.aborted) slot.failed(asUpstreamError(error));
+  };
 
-  async function run(): Promise<AttemptOutcome> {
+  async function run(): Promise<AttemptOutcome<C>> {
     try {
-      const text = await call.adapter.chat(miner, call.request, { signal, timeoutMs: call.timeoutMs });
-      answer = text[Symbol.asyncIterator]();
+      const stream = await call.call(miner, { signal, timeoutMs: call.timeoutMs });
+      answer = stream[Symbol.asyncIterator]();
       const first = await answer.next();
       if (signal.aborted) throw signal.reason;
       const firstChunkMs = clock() - started;
+      answering = true;
+      if (call.whole) {
+        const chunks = await readToEnd(first, answer);
+        if (signal.aborted) throw signal.reason;
+        release();
+        slot.succeeded(firstChunkMs);
+        return { kind: 'answered', miner, text: replayWhole(chunks), firstChunkMs };
+      }
       slot.succeeded(firstChunkMs);
-      return { kind: 'answered', miner, text: replay(first, answer, release), firstChunkMs };
+      return { kind: 'answered', miner, text: replay(first, answer, release, failedMidAnswer), firstChunkMs };
     } catch (error) {
       release();
       if (signal.aborted) {
@@ -77,6 +100,9 @@ export function startAttempt(call: AttemptCall): RunningAttempt {
     miner,
     outcome: run(),
     elapsedMs: () => clock() - started,
+    get answering() {
+      return answering;
+    },
     cancel() {
       cancelled.abort(new AttemptCancelled(miner));
       // An answer already streaming holds its body open until its iterator is closed.
@@ -113,18 +139,35 @@ function releaseOnAbort(release: () => void, signal: AbortSignal): () => void {
   return releaseOnce;
 }
 
-/** The answer from its first chunk on; `onEnd` runs once it is read to its end or the reader stops. */
-function replay(
-  first: IteratorResult<string>,
-  rest: AsyncIterator<string>,
+async function readToEnd<C>(first: IteratorResult<C>, rest: AsyncIterator<C>): Promise<C[]> {
+  const chunks = first.done ? [] : [first.value];
+  for (let next = await rest.next(); !next.done; next = await rest.next()) chunks.push(next.value);
+  return chunks;
+}
+
+async function* replayWhole<C>(chunks: C[]): AsyncGenerator<C> {
+  yield* chunks;
+}
+
+/**
+ * The answer from its first chunk on; `onEnd` runs once it is read to its end or the reader stops,
+ * `onFailure` when the upstream breaks off.
+ */
+function replay<C>(
+  first: IteratorResult<C>,
+  rest: AsyncIterator<C>,
   onEnd: () => void,
-): AsyncIterable<string> {
+  onFailure: (error: unknown) => void,
+): AsyncIterable<C> {
   return {
     async *[Symbol.asyncIterator]() {
       try {
         if (first.done) return;
         yield first.value;
         for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+      } catch (error) {
+        onFailure(error);
+        throw error;
       } finally {
         try {
           // A consumer that stops early (client gone) must release the upstream connection.

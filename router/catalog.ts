@@ -3,6 +3,8 @@ import type { SubnetProfile } from '../config/profiles.ts';
 export interface RoutableModel {
   /** `sn{netuid}/{model}`: unique across subnets, and names the subnet it routes to. */
   id: string;
+  /** The profile's own name for it (the part after `sn{netuid}/`). */
+  model: string;
   profile: SubnetProfile;
 }
 
@@ -12,7 +14,7 @@ export function buildCatalog(profiles: readonly SubnetProfile[]): Map<string, Ro
   for (const profile of profiles) {
     for (const model of profile.models) {
       const id = `sn${profile.netuid}/${model}`;
-      catalog.set(id, { id, profile });
+      catalog.set(id, { id, model, profile });
     }
   }
   return catalog;

@@ -5,8 +5,8 @@ import type { ResilienceSettings } from './settings.ts';
 /** A one-subnet metagraph for router tests: miners uid 1…n on loopback, with the incentives given. */
 
 export const NETUID = 1;
-// The router reads only the netuid of a profile and hands the profile to `adapterFor`.
-export const profile = { netuid: NETUID } as SubnetProfile;
+// The router reads only the netuid and attempt timeout of a profile and hands the profile to `adapterFor`.
+export const profile = { netuid: NETUID, timeoutSeconds: 600 } as SubnetProfile;
 export const request = { messages: [{ role: 'user' as const, content: 'hi' }] };
 
 export const RESILIENCE: ResilienceSettings = {

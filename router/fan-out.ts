@@ -1,4 +1,4 @@
-import type { ChatAdapter, ChatRequest, UpstreamError, UpstreamErrorCode } from '../adapters/index.ts';
+import type { CallOptions, UpstreamError, UpstreamErrorCode } from '../adapters/index.ts';
 import { type AttemptOutcome, asUpstreamError, type RunningAttempt, startAttempt } from './attempt.ts';
 import type { Candidate } from './candidates.ts';
 import type { Clock } from './clock.ts';
@@ -25,13 +25,13 @@ export interface FannedOut {
 export interface FanOutCall {
   netuid: number;
   pool: readonly Candidate[];
-  adapter: ChatAdapter;
+  /** The adapter's chat call of this request to one miner. */
+  call: (miner: Candidate, options: CallOptions) => Promise<AsyncIterable<string>>;
   health: MinerHealth;
   clock: Clock;
   random: (() => number) | undefined;
   /** The error for a request no miner can take. */
   refuse: (choice: Exclude<Choice, { kind: 'chosen' }>) => Error;
-  request: ChatRequest;
   signal: AbortSignal;
   deadlineMs: number;
   /** Distinct miners to ask; fewer when fewer can take a call. */
@@ -59,10 +59,9 @@ export async function askMany(call: FanOutCall): Promise<FannedOut> {
     tried.add(choice.miner.uid);
     running.push(
       startAttempt({
-        adapter: call.adapter,
+        call: call.call,
         miner: choice.miner,
         slot: health.dispatch(choice.miner),
-        request: call.request,
         signal: call.signal,
         timeoutMs: call.deadlineMs,
         clock,

@@ -64,7 +64,7 @@ export class HedgeDelay {
 /** How long the sole running call may still go without a first chunk before it is hedged. */
 export function hedgeWait(
   delay: HedgeDelay | undefined,
-  running: ReadonlySet<RunningAttempt>,
+  running: ReadonlySet<RunningAttempt<unknown>>,
 ): number | undefined {
   const delayMs = delay?.delayMs;
   if (delayMs === undefined) return undefined;
@@ -72,13 +72,13 @@ export function hedgeWait(
   return Math.max(0, delayMs - sole!.elapsedMs());
 }
 
-type RaceEvent = { attempt: RunningAttempt; outcome: AttemptOutcome } | 'hedge';
+type RaceEvent<C> = { attempt: RunningAttempt<C>; outcome: AttemptOutcome<C> } | 'hedge';
 
 /** The first of: a running call settles, or (if `hedgeInMs` is set) the time to hedge comes. */
-export async function firstSettledOrHedge(
-  running: ReadonlySet<RunningAttempt>,
+export async function firstSettledOrHedge<C>(
+  running: ReadonlySet<RunningAttempt<C>>,
   hedgeInMs: number | undefined,
-): Promise<RaceEvent> {
+): Promise<RaceEvent<C>> {
   const settled = [...running].map((attempt) => attempt.outcome.then((outcome) => ({ attempt, outcome })));
   if (hedgeInMs === undefined) return Promise.race(settled);
   let timer: NodeJS.Timeout | undefined;

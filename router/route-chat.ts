@@ -1,8 +1,17 @@
-import type { ChatAdapter, ChatRequest, UpstreamError } from '../adapters/index.ts';
+import {
+  type Adapter,
+  type CallOptions,
+  type ChatRequest,
+  type Task,
+  type TaskAnswers,
+  type TaskRequests,
+  taskCallOf,
+  type UpstreamError,
+} from '../adapters/index.ts';
 import type { DialPolicy, MetagraphSnapshot, MetagraphSource } from '../chain/index.ts';
-import type { SubnetProfile } from '../config/profiles.ts';
+import type { OpenAiSubnetProfile, SubnetProfile } from '../config/profiles.ts';
 import { type RunningAttempt, startAttempt } from './attempt.ts';
-import { type Candidate, candidatesOf } from './candidates.ts';
+import { type Candidate, type CandidateSet, candidatesOf, endpointCandidates } from './candidates.ts';
 import { type Clock, monotonicClock } from './clock.ts';
 import { DeadlineExceeded, MinersAtCapacity, NoHealthyMiner, UpstreamExhausted } from './errors.ts';
 import { askMany, type FannedOut } from './fan-out.ts';
@@ -15,6 +24,8 @@ export interface RouteOptions {
   signal: AbortSignal;
   /** Whole-request budget; each attempt gets what is left of it. */
   deadlineMs: number;
+  /** The client waits for a complete answer: read it whole before choosing it, so mid-answer failures fail over. */
+  whole?: boolean;
 }
 
 export interface Routed {
@@ -26,9 +37,27 @@ export interface Routed {
   text: AsyncIterable<string>;
 }
 
+/** A whole answer of any task (embeddings, images), and how it was obtained. */
+export interface RoutedAnswer<A> extends Omit<Routed, 'text'> {
+  answer: A;
+}
+
+/** The routing core's result: chat text, or one chunk holding a whole answer. */
+interface RoutedChunks<C> extends Omit<Routed, 'text'> {
+  text: AsyncIterable<C>;
+}
+
+/** One call of a request to one miner, as the adapter makes it: a stream of chunks. */
+type MinerCall<C> = (miner: Candidate, options: CallOptions) => Promise<AsyncIterable<C>>;
+
 export interface ChatRouterOptions {
   source: MetagraphSource;
-  adapterFor: (profile: SubnetProfile) => ChatAdapter;
+  adapterFor: (profile: SubnetProfile) => Adapter;
+  /**
+   * The profiles routed to. Only needed for those whose upstreams the profile lists itself (protocol
+   * `openai`) rather than the chain: their candidates are its endpoints.
+   */
+  profiles?: readonly SubnetProfile[];
   ownHotkey: string;
   dialPolicy: DialPolicy;
   /** Miners tried per request before giving up (the first try plus retries on other miners). */
@@ -50,7 +79,7 @@ export interface ChatRouterOptions {
 const AT_CAPACITY_RETRY_AFTER_S = 1;
 
 /**
- * Sends a chat request to one miner of the subnet, weighted by incentive and by what the gateway observed
+ * Sends a request (chat, or any task: `routeTask`) to one miner of the subnet, weighted by incentive and by what the gateway observed
  * of each miner, skipping miners whose circuit is open or that are full; when a miner fails before its
  * first chunk, retries on another one, within the request's deadline and the subnet's retry budget. When
  * the first chunk is later than the subnet's usual tail, asks a second miner too (a hedge) and keeps
@@ -64,8 +93,14 @@ export function createChatRouter(options: ChatRouterOptions) {
   // Candidates change only with the metagraph: worked out once per snapshot, not per request.
   const candidatesBySnapshot = new WeakMap<MetagraphSnapshot, Map<number, readonly Candidate[]>>();
   const refusedSeen = new Set<string>();
+  const endpointProfiles = new Map(
+    (options.profiles ?? []).flatMap((p) => (p.protocol === 'openai' ? [[p.netuid, p] as const] : [])),
+  );
+  const endpointSets = new Map<number, readonly Candidate[]>();
 
   function candidates(netuid: number): readonly Candidate[] {
+    const endpoints = endpointProfiles.get(netuid);
+    if (endpoints) return endpointCandidatesOf(endpoints);
     const snapshot = options.source.current();
     if (!snapshot) throw new NoHealthyMiner(netuid, 'the metagraph is not loaded yet');
     let bySubnet = candidatesBySnapshot.get(snapshot);
@@ -78,16 +113,32 @@ export function createChatRouter(options: ChatRouterOptions) {
     const subnet = snapshot.subnets.find((s) => s.netuid === netuid);
     if (!subnet) throw new NoHealthyMiner(netuid, 'the subnet is not on chain');
     const set = candidatesOf(subnet, options.ownHotkey, options.dialPolicy);
+    reportRefused(netuid, set);
+    if (set.candidates.length === 0) throw new NoHealthyMiner(netuid, 'no miner serves a dialable axon');
+    health.retain(netuid, set.candidates);
+    bySubnet.set(netuid, set.candidates);
+    return set.candidates;
+  }
+
+  // A profile's endpoints change only with the profile: worked out once.
+  function endpointCandidatesOf(profile: OpenAiSubnetProfile): readonly Candidate[] {
+    const known = endpointSets.get(profile.netuid);
+    if (known) return known;
+    const set = endpointCandidates(profile, options.dialPolicy);
+    reportRefused(profile.netuid, set);
+    if (set.candidates.length === 0) throw new NoHealthyMiner(profile.netuid, 'no endpoint is dialable');
+    health.retain(profile.netuid, set.candidates);
+    endpointSets.set(profile.netuid, set.candidates);
+    return set.candidates;
+  }
+
+  function reportRefused(netuid: number, set: CandidateSet): void {
     for (const refused of set.refused) {
       const key = `${netuid}/${refused.uid}/${refused.ip}`;
       if (refusedSeen.has(key)) continue;
       refusedSeen.add(key);
       options.onRefused?.(netuid, refused);
     }
-    if (set.candidates.length === 0) throw new NoHealthyMiner(netuid, 'no miner serves a dialable axon');
-    health.retain(netuid, set.candidates);
-    bySubnet.set(netuid, set.candidates);
-    return set.candidates;
   }
 
   function budgetOf(netuid: number): RetryBudget {
@@ -127,15 +178,67 @@ export function createChatRouter(options: ChatRouterOptions) {
     request: ChatRequest,
     routeOptions: RouteOptions,
   ): Promise<Routed> {
+    const chat = callOf(profile, 'chat', request, routeOptions.whole === true);
+    const { text, ...routed } = await routeCall(profile, chat, routeOptions);
+    return { ...routed, text };
+  }
+
+  /**
+   * Routes a request of any task whose answer comes whole (embeddings, images) through the same selection,
+   * breakers, retries, hedging and budgets as chat; resolves with the answer once a miner gave a valid one.
+   */
+  async function routeTask<T extends Exclude<Task, 'chat'>>(
+    task: T,
+    profile: SubnetProfile,
+    request: TaskRequests[T],
+    routeOptions: RouteOptions,
+  ): Promise<RoutedAnswer<TaskAnswers[T]>> {
+    const call = callOf(profile, task, request, true);
+    const oneChunk: MinerCall<TaskAnswers[T]> = async (miner, callOptions) => {
+      const answer = await call(miner, callOptions);
+      return (async function* () {
+        yield answer;
+      })();
+    };
+    const { text, ...routed } = await routeCall(profile, oneChunk, routeOptions);
+    // Reading the one chunk to its end frees the miner's slot.
+    for await (const answer of text) return { ...routed, answer };
+    throw new Error('an answered attempt replayed no answer');
+  }
+
+  /** The adapter's call of `task` for this request, with the profile's per-attempt timeout. */
+  function callOf<T extends Task>(
+    profile: SubnetProfile,
+    task: T,
+    request: TaskRequests[T],
+    whole: boolean,
+  ): (miner: Candidate, callOptions: CallOptions) => Promise<TaskAnswers[T]> {
+    const call = taskCallOf(options.adapterFor(profile), task);
+    if (!call)
+      throw new Error(`the ${profile.protocol} adapter of subnet ${profile.netuid} cannot serve ${task}`);
+    const timeoutCapMs = profile.timeoutSeconds * 1000;
+    return (miner, callOptions) =>
+      call(miner, request, {
+        ...callOptions,
+        timeoutMs: Math.min(callOptions.timeoutMs, timeoutCapMs),
+        whole,
+      });
+  }
+
+  /** The routing core every task shares: one miner at a time, failover, hedging, budgets. */
+  async function routeCall<C>(
+    profile: SubnetProfile,
+    call: MinerCall<C>,
+    routeOptions: RouteOptions,
+  ): Promise<RoutedChunks<C>> {
     const { netuid } = profile;
     const pool = candidates(netuid);
-    const adapter = options.adapterFor(profile);
     const budget = budgetOf(netuid);
     const hedgeDelay = hedgeDelayOf(netuid);
     budget.recordRequest();
     const started = clock();
     const tried = new Set<number>();
-    const running = new Set<RunningAttempt>();
+    const running = new Set<RunningAttempt<C>>();
     let hedged = false;
     /** Set once the hedge timer fired, whether or not a hedge could go: one hedge decision per request. */
     let hedgeDecided = hedgeDelay === undefined;
@@ -151,13 +254,13 @@ export function createChatRouter(options: ChatRouterOptions) {
       const miner = choice.miner;
       tried.add(miner.uid);
       const attempt = startAttempt({
-        adapter,
+        call,
         miner,
         slot: health.dispatch(miner),
-        request,
         signal: routeOptions.signal,
         timeoutMs: routeOptions.deadlineMs - (clock() - started),
         clock,
+        whole: routeOptions.whole,
       });
       running.add(attempt);
       return { kind: 'launched' };
@@ -172,7 +275,9 @@ export function createChatRouter(options: ChatRouterOptions) {
         const next = await firstSettledOrHedge(running, hedgeInMs);
         if (next === 'hedge') {
           hedgeDecided = true;
-          if (tried.size < options.maxAttempts && launch().kind === 'launched') hedged = true;
+          // A whole answer that started on time is arriving, not late: no hedge for it.
+          const late = ![...running].some((attempt) => attempt.answering);
+          if (late && tried.size < options.maxAttempts && launch().kind === 'launched') hedged = true;
           continue;
         }
         running.delete(next.attempt);
@@ -216,12 +321,11 @@ export function createChatRouter(options: ChatRouterOptions) {
     return askMany({
       netuid: profile.netuid,
       pool: candidates(profile.netuid),
-      adapter: options.adapterFor(profile),
+      call: callOf(profile, 'chat', request, true),
       health,
       clock,
       random: options.random,
       refuse: (choice) => refusal(profile.netuid, choice),
-      request,
       ...fanOutOptions,
     });
   }
@@ -236,7 +340,7 @@ export function createChatRouter(options: ChatRouterOptions) {
     }
   }
 
-  return { route, fanOut, maxFanout: options.maxFanout ?? 1, stats };
+  return { route, routeTask, fanOut, maxFanout: options.maxFanout ?? 1, stats };
 }
 
 export type ChatRouter = ReturnType<typeof createChatRouter>;

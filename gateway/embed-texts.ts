@@ -1,0 +1,68 @@
+import type { EmbeddingsRequest } from '../adapters/index.ts';
+import {
+  type ChatRouter,
+  type RoutableModel,
+  type RouteOptions,
+  routeTaskWithFallback,
+} from '../router/index.ts';
+
+/** Who answered one upstream embeddings call. */
+export interface EmbeddingSource {
+  /** The model id that answered (`sn5/kaito-embed`). */
+  servedBy: string;
+  miner: { netuid: number; uid: number };
+  attempts: number;
+}
+
+/** One upstream call's vectors, in input order. */
+export interface EmbeddedBatch {
+  vectors: number[][];
+  /** Input tokens as the upstream counted them, when it says. */
+  promptTokens?: number;
+  source: EmbeddingSource;
+}
+
+/** Sends one batch of at most the profile's `maxBatchInputs` texts upstream. */
+export type EmbeddingBatchSender = (inputs: string[], signal: AbortSignal) => Promise<EmbeddedBatch>;
+
+/**
+ * One routed call per batch: selection, breakers, retries, hedging and fallback all apply to each batch.
+ * `dimensions` is sent upstream only where the profile says the subnet honours it.
+ */
+export function embeddingBatchSender(
+  router: ChatRouter,
+  catalog: ReadonlyMap<string, RoutableModel>,
+  model: RoutableModel,
+  dimensions: number | undefined,
+  deadlineMs: number,
+): EmbeddingBatchSender {
+  return async (inputs, signal) => {
+    const request: EmbeddingsRequest = dimensions === undefined ? { inputs } : { inputs, dimensions };
+    const options: RouteOptions = { signal, deadlineMs };
+    const routed = await routeTaskWithFallback(router, catalog, 'embeddings', model, request, options);
+    const source = {
+      servedBy: routed.servedBy.id,
+      miner: { netuid: routed.miner.netuid, uid: routed.miner.uid },
+      attempts: routed.attempts,
+    };
+    const { vectors, promptTokens } = routed.answer;
+    return promptTokens === undefined ? { vectors, source } : { vectors, promptTokens, source };
+  };
+}
+
+/** The inputs in batches of at most `size`, in order. */
+export function batchesOf<T>(items: readonly T[], size: number): T[][] {
+  const batches: T[][] = [];
+  for (let start = 0; start < items.length; start += size) batches.push(items.slice(start, start + size));
+  return batches;
+}
+
+/** Every input embedded, batch by batch in parallel, vectors back in input order. */
+export async function embedInBatches(
+  send: EmbeddingBatchSender,
+  inputs: readonly string[],
+  maxBatchInputs: number,
+  signal: AbortSignal,
+): Promise<EmbeddedBatch[]> {
+  return Promise.all(batchesOf(inputs, maxBatchInputs).map((batch) => send(batch, signal)));
+}

@@ -1,0 +1,81 @@
+import type { Context } from 'hono';
+import type { Logger } from 'pino';
+import type { ChatRouter, RoutableModel } from '../router/index.ts';
+import { embeddingBatchSender, embedInBatches } from './embed-texts.ts';
+import { base64Vector, embeddingsRequest } from './embeddings-schema.ts';
+import { type HttpError, invalidRequest, toHttpError } from './errors.ts';
+import { modelFor } from './model-lookup.ts';
+import { parseJsonBody } from './request-body.ts';
+import { estimateTokens } from './response-shapes.ts';
+
+export interface EmbeddingsRouteDeps {
+  catalog: ReadonlyMap<string, RoutableModel>;
+  router: ChatRouter;
+  deadlineMs: number;
+  logger: Logger;
+}
+
+/**
+ * POST /v1/embeddings: the inputs are split into batches the subnet takes in one call (`maxBatchInputs`),
+ * each routed like any request, and the vectors returned in order as floats or base64 float32s. Headers name
+ * the (first) miner that answered and the number of upstream calls.
+ */
+export function embeddingsHandler(deps: EmbeddingsRouteDeps) {
+  return async (c: Context) => {
+    const parsed = await parseJsonBody(c, embeddingsRequest);
+    if (!parsed.ok) return c.json(parsed.error.body, parsed.error.status);
+    const body = parsed.value;
+    const found = modelFor(deps.catalog, body.model, 'embeddings');
+    if (!found.ok) return c.json(found.error.body, found.error.status);
+    const { model } = found;
+    const shape = model.profile.embeddings!;
+    const dimensions = upstreamDimensions(model, body.dimensions);
+    if (!dimensions.ok) return c.json(dimensions.error.body, dimensions.error.status);
+
+    const send = embeddingBatchSender(deps.router, deps.catalog, model, dimensions.value, deps.deadlineMs);
+    let batches: Awaited<ReturnType<typeof embedInBatches>>;
+    try {
+      batches = await embedInBatches(send, body.input, shape.maxBatchInputs, c.req.raw.signal);
+    } catch (error) {
+      const mapped = toHttpError(error);
+      if (mapped.status >= 500)
+        deps.logger.warn({ err: error, model: model.id }, 'embeddings request failed');
+      return c.json(mapped.body, mapped.status, mapped.headers);
+    }
+    const first = batches[0]!.source;
+    c.header('x-taogate-miner', `sn${first.miner.netuid}/uid${first.miner.uid}`);
+    c.header('x-taogate-attempts', String(batches.reduce((sum, batch) => sum + batch.source.attempts, 0)));
+    if (batches.length > 1) c.header('x-taogate-batches', String(batches.length));
+
+    const vectors = batches.flatMap((batch) => batch.vectors);
+    const counted = batches.every((batch) => batch.promptTokens !== undefined);
+    const promptTokens = counted
+      ? batches.reduce((sum, batch) => sum + batch.promptTokens!, 0)
+      : body.input.reduce((sum, input) => sum + estimateTokens(input), 0);
+    return c.json({
+      object: 'list',
+      data: vectors.map((vector, index) => ({
+        object: 'embedding',
+        index,
+        embedding: body.encoding_format === 'base64' ? base64Vector(vector) : vector,
+      })),
+      model: model.id,
+      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+    });
+  };
+}
+
+/**
+ * What to ask the subnet for: nothing (its own length) when the request names none or its own, a shorter
+ * length only where the profile says the subnet honours one (Matryoshka models).
+ */
+function upstreamDimensions(
+  model: RoutableModel,
+  requested: number | undefined,
+): { ok: true; value: number | undefined } | { ok: false; error: HttpError } {
+  const { dimensions: own, variableDimensions } = model.profile.embeddings!;
+  if (requested === undefined || requested === own) return { ok: true, value: undefined };
+  if (variableDimensions && requested < own) return { ok: true, value: requested };
+  const message = `${model.id} returns ${variableDimensions ? 'at most' : 'only'} ${own} dimensions`;
+  return { ok: false, error: invalidRequest(message, 'dimensions', 'invalid_value') };
+}
