@@ -5,10 +5,11 @@ import type { ChatRequest } from '../adapters/index.ts';
 import { ModelNotFound } from '../router/index.ts';
 import { PIPELINE_MODEL_PREFIX, type Pipeline, startPipeline } from '../router/pipelines/index.ts';
 import type { Drain } from './drain.ts';
-import { invalidRequest, toHttpError } from './errors.ts';
+import { type HttpError, invalidRequest, toHttpError } from './errors.ts';
 import type { generationFields } from './generation-schema.ts';
 import { writePipelineAnswer } from './pipeline-answer.ts';
 import { requestCacheChoice, routedStepModels, type StepModelDeps } from './pipeline-step-models.ts';
+import { exceededLimit, type RequestLimits } from './request-limits.ts';
 import type { ResponseShape } from './response-shapes.ts';
 
 export interface PipelineModelRouteDeps extends StepModelDeps {
@@ -18,6 +19,8 @@ export interface PipelineModelRouteDeps extends StepModelDeps {
   logger: Logger;
   /** On shutdown, aborts what is still running past the drain time. */
   drain?: Pick<Drain, 'cut'>;
+  /** What one request may ask for (TAOGATE_MAX_MESSAGES, TAOGATE_MAX_OUTPUT_TOKENS), its steps included. */
+  requestLimits?: RequestLimits;
 }
 
 type GenerationBody = z.infer<z.ZodObject<typeof generationFields>>;
@@ -47,7 +50,10 @@ export function answerWithPipeline<Body extends GenerationBody>(
     const error = invalidRequest('fan-out is not available for pipelines', 'taogate.fanout', 'invalid_value');
     return c.json(error.body, error.status);
   }
-  const { messages, ...sampling } = endpoint.toChatRequest(body);
+  const request = endpoint.toChatRequest(body);
+  const overLimit = pipelineOverLimit(deps, pipeline, request);
+  if (overLimit) return c.json(overLimit.body, overLimit.status);
+  const { messages, ...sampling } = request;
   const input = messages.findLast((message) => message.role === 'user')?.content;
   if (input === undefined) {
     const error = invalidRequest("a pipeline's input is the last user message: there is none", 'messages');
@@ -75,6 +81,26 @@ export function answerWithPipeline<Body extends GenerationBody>(
     partialResults: partialResultsAsked(c, body.taogate),
     logger: deps.logger,
   });
+}
+
+/** A 400 when the request, or a step's own sampling, asks for more than the gateway allows. */
+export function pipelineOverLimit(
+  deps: PipelineModelRouteDeps,
+  pipeline: Pipeline,
+  request: ChatRequest,
+): HttpError | undefined {
+  if (!deps.requestLimits) return undefined;
+  const limits = deps.requestLimits;
+  const overLimit = exceededLimit(request, limits);
+  if (overLimit) return overLimit;
+  for (const step of pipeline.steps) {
+    const stepOver = exceededLimit({ messages: [], ...step.sampling }, limits);
+    if (stepOver) {
+      const message = `Pipeline step '${step.id}': ${stepOver.body.error.message}`;
+      return invalidRequest(message, `steps.${step.id}.max_tokens`, stepOver.body.error.code);
+    }
+  }
+  return undefined;
 }
 
 /** Steps stop when the client leaves, or when a shutdown's drain time is up. */

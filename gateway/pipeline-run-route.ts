@@ -5,7 +5,12 @@ import { checkPipeline, type Pipeline, startPipeline } from '../router/pipelines
 import { type HttpError, httpError, invalidRequest } from './errors.ts';
 import { generationFields } from './generation-schema.ts';
 import { writePipelineAnswer } from './pipeline-answer.ts';
-import { type PipelineModelRouteDeps, partialResultsAsked, pipelineSignal } from './pipeline-model-route.ts';
+import {
+  type PipelineModelRouteDeps,
+  partialResultsAsked,
+  pipelineOverLimit,
+  pipelineSignal,
+} from './pipeline-model-route.ts';
 import { requestCacheChoice, routedStepModels, stepKindsOf } from './pipeline-step-models.ts';
 import { parseJsonBody } from './request-body.ts';
 import type { ResponseShape } from './response-shapes.ts';
@@ -60,6 +65,8 @@ export function pipelineRunHandler(deps: PipelineModelRouteDeps) {
     const sampling = Object.fromEntries(
       Object.entries({ temperature, top_p, max_tokens, seed }).filter(([, value]) => value != null),
     );
+    const overLimit = pipelineOverLimit(deps, resolved.pipeline, { messages: [], ...sampling });
+    if (overLimit) return c.json(overLimit.body, overLimit.status);
     const cache = requestCacheChoice(c, body.cache);
     if (!cache.ok) return c.json(cache.error.body, cache.error.status);
     const stream = body.stream === true;
