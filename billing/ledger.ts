@@ -142,5 +142,7 @@ export interface Ledger {
   releaseAbandoned(input: { leaseMs: number; nowMs: number; restartedInstance?: string }): Promise<number>;
   pendingReservations(accountId?: string): Promise<number>;
   usage(query: UsageQuery): Promise<UsageRow[]>;
+  /** Resolves when the store answers (readiness). */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }

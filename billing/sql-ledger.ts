@@ -86,32 +86,34 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
         };
       }
     }
-    if (keyId !== null) {
-      const held = await tx.query(
-        `UPDATE api_keys SET reserved = reserved + $2
-         WHERE id = $1 AND revoked_at IS NULL AND (spend_cap IS NULL OR spent + reserved + $2 <= spend_cap)
-         RETURNING id`,
-        [keyId, amountRao],
-      );
-      if (held.length === 0) {
-        const [key] = await tx.query('SELECT revoked_at, spend_cap, spent FROM api_keys WHERE id = $1', [
-          keyId,
-        ]);
-        if (!key || key.revoked_at !== null) return { kind: 'key-revoked' };
-        return {
-          kind: 'spend-cap-reached',
-          capRao: bigintOf(key.spend_cap),
-          spentRao: bigintOf(key.spent),
-        };
-      }
-    }
+    // Rows are always locked account first, key second (here, in commit and in release), so concurrent
+    // transactions on PostgreSQL queue behind each other instead of deadlocking.
     const held = await tx.query(
       'UPDATE accounts SET reserved = reserved + $2 WHERE id = $1 AND balance - reserved >= $2 RETURNING id',
       [accountId, amountRao],
     );
     if (held.length === 0) {
       const account = await accountById(tx, accountId);
-      throw new Rollback({ kind: 'insufficient-balance', availableRao: account?.availableRao ?? 0n });
+      return { kind: 'insufficient-balance', availableRao: account?.availableRao ?? 0n };
+    }
+    if (keyId !== null) {
+      const keyHeld = await tx.query(
+        `UPDATE api_keys SET reserved = reserved + $2
+         WHERE id = $1 AND revoked_at IS NULL AND (spend_cap IS NULL OR spent + reserved + $2 <= spend_cap)
+         RETURNING id`,
+        [keyId, amountRao],
+      );
+      if (keyHeld.length === 0) {
+        const [key] = await tx.query('SELECT revoked_at, spend_cap, spent FROM api_keys WHERE id = $1', [
+          keyId,
+        ]);
+        if (!key || key.revoked_at !== null) throw new Rollback({ kind: 'key-revoked' });
+        throw new Rollback({
+          kind: 'spend-cap-reached',
+          capRao: bigintOf(key.spend_cap),
+          spentRao: bigintOf(key.spent),
+        });
+      }
     }
     const chargeId = `ch_${randomBytes(12).toString('hex')}`;
     await tx.query(
@@ -337,6 +339,9 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
       );
     },
 
+    async ping() {
+      await driver.query('SELECT 1');
+    },
     close: () => driver.close(),
   };
 }

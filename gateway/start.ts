@@ -17,8 +17,8 @@ import {
 import { createGatewayApp } from './app.ts';
 import { createDrain } from './drain.ts';
 import { stepKindsOf } from './pipeline-step-models.ts';
-import type { ReadinessCheck } from './readiness.ts';
 import { createLocalRateLimiter, rateLimitByIp } from './rate-limit.ts';
+import type { ReadinessCheck } from './readiness.ts';
 import { listen } from './server.ts';
 import { type Billing, startBilling } from './usage-ledger.ts';
 

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
+import { meteredUsage, meterFailure } from '../billing/index.ts';
 import { noteUsage } from '../telemetry/index.ts';
 import { httpError } from './errors.ts';
 import { type ResponseShape, usageOf } from './response-shapes.ts';
@@ -34,7 +35,7 @@ export async function writeAnswer(
       );
       return c.json(failed.body, failed.status);
     }
-    const usage = usageOf(promptText, content);
+    const usage = meteredUsage(model, usageOf(promptText, content));
     noteUsage(usage);
     return c.json(shape.complete(id, model, content, usage));
   }
@@ -47,18 +48,21 @@ export async function writeAnswer(
     if (opening !== undefined) await send(opening);
     try {
       for await (const chunk of text) {
-        if (sse.aborted) return;
+        // A client that went away pays for what was produced up to then (see README, Payments).
+        if (sse.aborted) return void meteredUsage(model, usageOf(promptText, content));
         content += chunk;
         await send(shape.delta(id, model, created, chunk));
       }
     } catch (error) {
+      if (sse.aborted) return void meteredUsage(model, usageOf(promptText, content));
+      meterFailure();
       // Headers are gone: OpenAI reports a mid-stream failure as an error event.
       const message = `The miner failed mid-stream: ${(error as Error).message}`;
       await send(httpError(502, message, 'upstream_error', 'upstream_failed').body);
       return;
     }
     await send(shape.closing(id, model, created));
-    const usage = usageOf(promptText, content);
+    const usage = meteredUsage(model, usageOf(promptText, content));
     noteUsage(usage);
     if (options.includeUsage) await send(shape.usage(id, model, created, usage));
     await sse.writeSSE({ data: '[DONE]' });

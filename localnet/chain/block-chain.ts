@@ -18,6 +18,9 @@ export interface Block {
   hash: string;
   header: HeaderJson;
   state: StorageState;
+  /** SCALE hex of the block's extrinsics, and their hashes (blake2_256 of those bytes). */
+  extrinsics: readonly string[];
+  extrinsicHashes: readonly string[];
 }
 
 export interface BlockChain {
@@ -27,8 +30,8 @@ export interface BlockChain {
   finalized(): Block;
   byHash(hash: string): Block | undefined;
   byNumber(blockNumber: number): Block | undefined;
-  /** Appends a block on top of the best one, carrying `state`. */
-  produce(state: StorageState): Block;
+  /** Appends a block on top of the best one, carrying `state` and the extrinsics applied in it. */
+  produce(state: StorageState, extrinsics?: { hex: readonly string[]; hashes: readonly string[] }): Block;
 }
 
 const FINALITY_LAG = 2;
@@ -48,7 +51,12 @@ export function createBlockChain(
   const byHash = new Map<string, Block>();
   const byNumber = new Map<number, Block>();
 
-  const makeBlock = (blockNumber: number, parentHash: string, state: StorageState): Block => {
+  const makeBlock = (
+    blockNumber: number,
+    parentHash: string,
+    state: StorageState,
+    extrinsics = { hex: [] as readonly string[], hashes: [] as readonly string[] },
+  ): Block => {
     // Aura's pre-runtime digest carries the slot as a little-endian u64; here the slot is the block number.
     const slot = new Uint8Array(8);
     new DataView(slot.buffer).setBigUint64(0, BigInt(blockNumber), true);
@@ -57,7 +65,8 @@ export function createBlockChain(
       number: blockNumber,
       // Not a trie root: nothing here checks proofs, but a changed state still shows up as a changed root.
       stateRoot: blake2AsHex(`localnet-state-${state.generation}`),
-      extrinsicsRoot: EMPTY_TRIE_ROOT,
+      // Not a trie root either, but it commits to the extrinsics, so blocks with different ones differ.
+      extrinsicsRoot: extrinsics.hex.length === 0 ? EMPTY_TRIE_ROOT : blake2AsHex(extrinsics.hashes.join('')),
       digest: { logs: [{ PreRuntime: [AURA_ENGINE, u8aToHex(slot)] }] },
     });
     const block: Block = {
@@ -71,6 +80,8 @@ export function createBlockChain(
         digest: { logs: header.digest.logs.map((log) => log.toHex()) },
       },
       state,
+      extrinsics: extrinsics.hex,
+      extrinsicHashes: extrinsics.hashes,
     };
     byHash.set(block.hash, block);
     byNumber.set(blockNumber, block);
@@ -86,8 +97,8 @@ export function createBlockChain(
     finalized: () => byNumber.get(Math.max(0, best.number - FINALITY_LAG)) ?? genesis,
     byHash: (hash) => byHash.get(hash.toLowerCase()),
     byNumber: (blockNumber) => byNumber.get(blockNumber),
-    produce(state) {
-      best = makeBlock(best.number + 1, best.hash, state);
+    produce(state, extrinsics) {
+      best = makeBlock(best.number + 1, best.hash, state, extrinsics);
       const forgotten = byNumber.get(best.number - retain);
       if (forgotten && forgotten !== genesis) {
         byNumber.delete(forgotten.number);

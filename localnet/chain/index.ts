@@ -3,9 +3,10 @@ import type { Subnet } from '../../chain/index.ts';
 import { createBlockChain } from './block-chain.ts';
 import { loadChainRuntime } from './chain-runtime.ts';
 import { type JsonRpcServer, startJsonRpcServer } from './json-rpc-server.ts';
-import { createStorageState } from './storage-state.ts';
+import { createStorageState, layerStorageState, type StorageState } from './storage-state.ts';
 import { buildSubnetStorage, type SubnetStorageOptions } from './subnet-storage.ts';
 import { type NewBlock, substrateMethods, substrateSubscriptions } from './substrate-methods.ts';
+import { createTransferPool } from './transfer-pool.ts';
 
 export interface ChainNodeOptions {
   subnets: readonly Subnet[];
@@ -52,7 +53,12 @@ export async function startChainNode(options: ChainNodeOptions): Promise<ChainNo
   let nextState = stateOf(options.subnets);
   const chain = createBlockChain(runtime.registry, nextState, options.retainBlocks);
   chain.produce(nextState);
-  const node = { runtime, chain };
+  const transfers = createTransferPool(runtime);
+  const node = { runtime, chain, transfers };
+  // Balances and events lie over the subnets' storage; a block that changes neither keeps its parent's state.
+  let transferStorage: Map<string, string> | undefined;
+  let layeredBase: StorageState | undefined;
+  let layered: StorageState = nextState;
   const server: JsonRpcServer<NewBlock> = await startJsonRpcServer<NewBlock>({
     host: HOST,
     port: options.port ?? 0,
@@ -65,7 +71,13 @@ export async function startChainNode(options: ChainNodeOptions): Promise<ChainNo
 
   const produceBlock = (): number => {
     const previous = chain.best();
-    const block = chain.produce(nextState);
+    const sealed = transfers.seal();
+    if (sealed.storage) transferStorage = sealed.storage;
+    if (!transferStorage) layered = nextState;
+    else if (sealed.storage || layeredBase !== nextState)
+      layered = layerStorageState(nextState, transferStorage);
+    layeredBase = nextState;
+    const block = chain.produce(layered, { hex: sealed.extrinsics, hashes: sealed.extrinsicHashes });
     server.publish({ block, previous });
     return block.number;
   };

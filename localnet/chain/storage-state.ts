@@ -42,3 +42,22 @@ function lowerBound(sorted: readonly string[], target: string): number {
   }
   return low;
 }
+
+/**
+ * `base` with `top`'s values over it: the per-block storage (events, balances) laid over the subnets'
+ * storage without copying or re-sorting the large base for every block.
+ */
+export function layerStorageState(base: StorageState, top: ReadonlyMap<string, string>): StorageState {
+  const upper = createStorageState(top);
+  return {
+    generation: upper.generation,
+    get: (key) => top.get(key) ?? base.get(key),
+    keysPaged(prefix, count, startKey) {
+      const merged = new Set([
+        ...base.keysPaged(prefix, count, startKey),
+        ...upper.keysPaged(prefix, count, startKey),
+      ]);
+      return [...merged].sort().slice(0, count);
+    },
+  };
+}

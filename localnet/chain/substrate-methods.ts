@@ -3,11 +3,13 @@ import { z } from 'zod';
 import type { Block, BlockChain } from './block-chain.ts';
 import type { ChainRuntime } from './chain-runtime.ts';
 import { JsonRpcError, type MethodHandler, type SubscriptionKind } from './json-rpc-server.ts';
+import type { TransferPool } from './transfer-pool.ts';
 
 /** The subset of a Substrate node's JSON-RPC that `@polkadot/api` uses to connect and read storage. */
 export interface SubstrateNode {
   runtime: ChainRuntime;
   chain: BlockChain;
+  transfers: TransferPool;
 }
 
 /** What subscriptions react to: a new best block, and the one it replaced. */
@@ -53,7 +55,11 @@ function metadataCall(runtime: ChainRuntime, method: string, data: string): stri
   throw new JsonRpcError(-32000, `Runtime call ${method} is not served by the localnet node`);
 }
 
-export function substrateMethods({ runtime, chain }: SubstrateNode): Record<string, MethodHandler> {
+export function substrateMethods({
+  runtime,
+  chain,
+  transfers,
+}: SubstrateNode): Record<string, MethodHandler> {
   const getStorage: MethodHandler = (params) => {
     const [key, at] = parse(z.tuple([hex, optionalHash]).rest(z.unknown()), params);
     return blockAt(chain, at).state.get(key.toLowerCase()) ?? null;
@@ -95,8 +101,11 @@ export function substrateMethods({ runtime, chain }: SubstrateNode): Record<stri
     },
     chain_getHeader: getHeader,
     chain_getBlock: (params) => {
-      const header = getHeader(params);
-      return header === null ? null : { block: { header, extrinsics: [] }, justifications: null };
+      const [hash] = parse(z.tuple([optionalHash]).rest(z.unknown()), params);
+      const block = hash ? chain.byHash(hash) : chain.best();
+      return block
+        ? { block: { header: block.header, extrinsics: block.extrinsics }, justifications: null }
+        : null;
     },
     chain_getFinalizedHead: getFinalizedHead,
     chain_getFinalisedHead: getFinalizedHead,
@@ -117,6 +126,19 @@ export function substrateMethods({ runtime, chain }: SubstrateNode): Record<stri
       const changes = keys.map((key) => [key, block.state.get(key.toLowerCase()) ?? null]);
       return [{ block: block.hash, changes }];
     },
+    author_submitExtrinsic: (params) => {
+      const [extrinsic] = parse(z.tuple([hex]).rest(z.unknown()), params);
+      return transfers.submit(extrinsic);
+    },
+    author_pendingExtrinsics: () => transfers.pending(),
+    system_accountNextIndex: (params) => {
+      const [address] = parse(z.tuple([z.string()]).rest(z.unknown()), params);
+      try {
+        return transfers.nextNonce(address);
+      } catch {
+        throw new JsonRpcError(-32602, `Invalid params: ${address} is not an ss58 address`);
+      }
+    },
     state_call: (params) => {
       const [method, data, at] = parse(z.tuple([z.string(), hex, optionalHash]).rest(z.unknown()), params);
       blockAt(chain, at);
@@ -128,6 +150,7 @@ export function substrateMethods({ runtime, chain }: SubstrateNode): Record<stri
 export function substrateSubscriptions({
   runtime,
   chain,
+  transfers,
 }: SubstrateNode): Record<string, SubscriptionKind<NewBlock>> {
   const newHeads: SubscriptionKind<NewBlock> = {
     notification: 'chain_newHead',
@@ -181,7 +204,33 @@ export function substrateSubscriptions({
       };
     },
   };
+  // A submitted extrinsic's life as a node reports it: ready, in a block, then finalized (and no more).
+  const watchExtrinsic: SubscriptionKind<NewBlock> = {
+    notification: 'author_extrinsicUpdate',
+    unsubscribe: ['author_unwatchExtrinsic'],
+    start: (params) => {
+      const [extrinsic] = parse(z.tuple([hex]).rest(z.unknown()), params);
+      const hash = transfers.submit(extrinsic);
+      let included: Block | undefined;
+      let finalized = false;
+      return {
+        initial: () => 'ready',
+        onEvent: ({ block }) => {
+          if (!included && block.extrinsicHashes.includes(hash)) {
+            included = block;
+            return { inBlock: block.hash };
+          }
+          if (included && !finalized && chain.finalized().number >= included.number) {
+            finalized = true;
+            return { finalized: included.hash };
+          }
+          return undefined;
+        },
+      };
+    },
+  };
   return {
+    author_submitAndWatchExtrinsic: watchExtrinsic,
     chain_subscribeNewHead: newHeads,
     chain_subscribeNewHeads: newHeads,
     chain_subscribeAllHeads: allHeads,

@@ -1,0 +1,135 @@
+import type { ApiPromise } from '@polkadot/api';
+import type { Vec } from '@polkadot/types';
+import type { EventRecord } from '@polkadot/types/interfaces';
+import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
+import type { Logger } from 'pino';
+import { type Backoff, openChainConnection } from './chain-connection.ts';
+
+/** A `Balances.Transfer` to the deposit address, identified by its block hash and event index. */
+export interface IncomingTransfer {
+  blockHash: string;
+  blockNumber: number;
+  eventIndex: number;
+  /** The extrinsic that made it, when the event's phase names one. */
+  extrinsicIndex: number | null;
+  from: string;
+  amountRao: bigint;
+}
+
+/** Where confirmed transfers go: it must credit each (block hash, event index) once, however often told. */
+export interface DepositSink {
+  credit(transfer: IncomingTransfer): Promise<void>;
+  /** The last block whose transfers were all handed over, if any. */
+  cursor(): Promise<number | undefined>;
+  setCursor(blockNumber: number): Promise<void>;
+}
+
+export interface DepositWatcherOptions {
+  url: string;
+  /** ss58 address the gateway is paid at. */
+  address: string;
+  /** A block's transfers are credited once this many blocks are built on it (0: at once). */
+  confirmations: number;
+  sink: DepositSink;
+  logger: Logger;
+  backoff?: Backoff;
+}
+
+export interface DepositWatcher {
+  /** The highest block scanned so far. */
+  scannedTo(): number | undefined;
+  close(): Promise<void>;
+}
+
+/**
+ * Follows new heads and scans each block once it has `confirmations` blocks on top: every `Balances.Transfer`
+ * to the deposit address in its `System.Events` goes to the sink, then the cursor moves past the block. A
+ * restart resumes after the cursor; a crash between a credit and the cursor re-reads the block, and the
+ * sink's dedupe by block hash and event index keeps it to one credit. Only the canonical chain's blocks at
+ * confirmed heights are read, so a re-org shallower than `confirmations` is never seen at all. The first
+ * start begins at the confirmed head: transfers from before the gateway first watched are not looked for.
+ */
+export function watchDeposits(options: DepositWatcherOptions): DepositWatcher {
+  const { logger, sink, confirmations } = options;
+  const address = encodeAddress(decodeAddress(options.address), 42);
+  let scanned: number | undefined;
+  let best = -1;
+  let scanning: Promise<void> | undefined;
+  let closed = false;
+  let unsubscribe: (() => void) | undefined;
+
+  const scanBlock = async (api: ApiPromise, blockNumber: number) => {
+    const hash = await api.rpc.chain.getBlockHash(blockNumber);
+    const readEvents = (await api.at(hash)).query.system?.events;
+    if (!readEvents) throw new Error('the chain has no System.Events storage');
+    // Decoded with the chain's own metadata: System.Events is a Vec<EventRecord> on every FRAME chain.
+    const events = (await readEvents()) as unknown as Vec<EventRecord>;
+    for (const [eventIndex, record] of events.entries()) {
+      const { section, method, data } = record.event;
+      if (section !== 'balances' || method !== 'Transfer') continue;
+      const [from, to, amount] = data;
+      if (!from || !to || !amount || to.toString() !== address) continue;
+      await sink.credit({
+        blockHash: hash.toHex(),
+        blockNumber,
+        eventIndex,
+        extrinsicIndex: record.phase.isApplyExtrinsic ? record.phase.asApplyExtrinsic.toNumber() : null,
+        from: from.toString(),
+        amountRao: BigInt(amount.toString()),
+      });
+    }
+  };
+
+  const catchUp = async (api: ApiPromise) => {
+    while (!closed) {
+      const target = best - confirmations;
+      if (target < 0) return;
+      scanned ??= (await sink.cursor()) ?? target - 1;
+      if (scanned >= target) return;
+      const next = scanned + 1;
+      await scanBlock(api, next);
+      await sink.setCursor(next);
+      scanned = next;
+    }
+  };
+
+  const onHead = (api: ApiPromise, blockNumber: number) => {
+    best = Math.max(best, blockNumber);
+    if (scanning) return;
+    scanning = catchUp(api)
+      .catch((error: unknown) =>
+        logger.warn({ err: error, best }, 'deposit scan failed; retrying on the next block'),
+      )
+      .finally(() => {
+        scanning = undefined;
+        // Heads that arrived during the scan are picked up by the next one.
+        if (!closed && scanned !== undefined && best - confirmations > scanned) onHead(api, best);
+      });
+  };
+
+  const connection = openChainConnection(options.url, {
+    logger,
+    backoff: options.backoff,
+    onConnected: () => {
+      unsubscribe?.();
+      const api = connection.api;
+      api.rpc.chain
+        .subscribeNewHeads((header) => onHead(api, header.number.toNumber()))
+        .then((stop) => {
+          if (closed) stop();
+          else unsubscribe = stop;
+        })
+        .catch((error: unknown) => logger.warn({ err: error }, 'deposit watcher could not follow new heads'));
+    },
+  });
+
+  return {
+    scannedTo: () => scanned,
+    async close() {
+      closed = true;
+      unsubscribe?.();
+      await scanning;
+      await connection.close();
+    },
+  };
+}
