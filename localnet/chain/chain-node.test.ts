@@ -59,7 +59,7 @@ describe('localnet chain node', () => {
   });
 
   it('answers an unknown method with JSON-RPC error -32601', async () => {
-    const answer = await client.call('author_submitExtrinsic', ['0x00']);
+    const answer = await client.call('author_rotateKeys');
     expect(answer.error?.code).toBe(-32601);
   });
 
@@ -89,6 +89,11 @@ describe('localnet chain node', () => {
     expect(firstPage).toHaveLength(5);
     expect(secondPage).toHaveLength(3);
     expect(new Set([...firstPage, ...secondPage]).size).toBe(8);
+  });
+
+  it("refuses an extrinsic it cannot decode, as a node's pool does", async () => {
+    const answer = await client.call('author_submitExtrinsic', ['0x00']);
+    expect(answer.error?.code).toBe(1002);
   });
 
   it('refuses reads at a block it does not know, as a pruned node does', async () => {
