@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { loadProfiles } from '../config/index.ts';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { DEFAULT_PROFILES_PATH } from '../config/index.ts';
 import { firstMessage, freePort, startNode, stop, waitForPort } from './bench-processes.ts';
 
 const here = (file: string) => new URL(file, import.meta.url).pathname;
@@ -117,6 +117,7 @@ async function startTaogate(
   chainUrl: string,
   profilesPath: string,
   model: string,
+  env: Record<string, string> = {},
 ): Promise<RunningTarget> {
   const port = await freePort();
   const startedAt = performance.now();
@@ -136,20 +137,90 @@ async function startTaogate(
       // response cache; no pipelines file, whose models may not exist in the bench profiles.
       TAOGATE_CACHE: 'off',
       TAOGATE_PIPELINES: 'off',
+      ...env,
     },
   });
   await waitForPort(port, child);
   const url = `http://127.0.0.1:${port}`;
+  // Ready when the path under test answers: /readyz also waits for a metagraph, which a gateway serving
+  // only OpenAI-compatible upstreams may never need.
+  const probe = { model, messages: [{ role: 'user', content: 'ready?' }] };
+  let answer = '';
   for (let tries = 0; ; tries++) {
-    const ready = await fetch(`${url}/readyz`).then(
-      (r) => r.ok,
-      () => false,
+    const ok = await fetch(`${url}${CHAT_PATH}`, {
+      method: 'POST',
+      headers: BEARER,
+      body: JSON.stringify(probe),
+    }).then(
+      async (response) => {
+        answer = `${response.status} ${await response.text()}`;
+        return response.ok;
+      },
+      (error: Error) => {
+        answer = error.message;
+        return false;
+      },
     );
-    if (ready) break;
-    if (tries > 300) throw new Error('taogate never became ready');
+    if (ok) break;
+    if (tries > 300) throw new Error(`taogate never answered ${model}: ${answer.slice(0, 300)}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { ...running(child, `${url}${CHAT_PATH}`, model, {}), startedAt };
+}
+
+/** A chain node (and miners, for chain subnets) from bench-localnet.ts, serving the profiles in `profilesPath`. */
+async function startLocalnet(context: TargetContext, profilesPath: string, env: Record<string, string> = {}) {
+  const localnet = startNode({
+    name: 'localnet',
+    args: [here('./bench-localnet.ts')],
+    env: { BENCH_PROFILES: profilesPath, UPSTREAM_DELAY_MS: String(context.upstream.delayMs), ...env },
+  });
+  const { chainUrl } = await firstMessage<{ chainUrl: string }>(localnet);
+  return { chainUrl, stop: () => stop(localnet) };
+}
+
+function withLocalnet(gateway: RunningTarget, localnet: { stop(): Promise<void> }): RunningTarget {
+  return {
+    ...gateway,
+    async stop() {
+      await gateway.stop();
+      await localnet.stop();
+    },
+  };
+}
+
+/** The bearer key the bench profile's upstream is called with (the mock does not check it). */
+const BENCH_KEY_ENV = { TAOGATE_BENCH_UPSTREAM_KEY: 'sk-bench-upstream' };
+
+const taogate: TargetKind = {
+  name: 'taogate',
+  describe: 'taogate → the mock through the OpenAI-compatible bearer adapter: routing, metrics, no cache',
+  async start(context) {
+    // bench-profiles.json with its base URL pointed at this run's mock.
+    const file = JSON.parse(readFileSync(here('./bench-profiles.json'), 'utf8')) as BenchProfiles;
+    const profile = file.subnets[0]!;
+    profile.upstream.baseUrls = [`${context.upstream.origin}/v1`];
+    const profilesPath = `${context.workDir}/bench-profiles.json`;
+    writeFileSync(profilesPath, JSON.stringify(file, null, 2));
+    const localnet = await startLocalnet(context, profilesPath, BENCH_KEY_ENV);
+    const gateway = await startTaogate(
+      context,
+      localnet.chainUrl,
+      profilesPath,
+      `sn${profile.netuid}/${profile.models[0]}`,
+      {
+        ...BENCH_KEY_ENV,
+        // One endpoint stands for a whole subnet here: let it take every connection the load brings, as an
+        // operator with a single upstream would, instead of answering past 64 in flight with 429.
+        TAOGATE_MINER_MAX_IN_FLIGHT: '1024',
+      },
+    );
+    return withLocalnet(gateway, localnet);
+  },
+};
+
+interface BenchProfiles {
+  subnets: { netuid: number; models: string[]; upstream: { baseUrls: string[] } }[];
 }
 
 /** The synapse subnet the dendrite scenario calls: streaming, signed, one of the shipped profiles. */
@@ -159,30 +230,18 @@ const dendrite: TargetKind = {
   name: 'dendrite',
   describe: 'taogate → localnet axons: sr25519-signed streaming synapses (miners verify every signature)',
   async start(context) {
-    const profile = loadProfiles().find((p) => p.netuid === DENDRITE_NETUID);
-    if (!profile) throw new Error(`no profile for sn${DENDRITE_NETUID}`);
+    // Taken as written from the shipped profiles (validated again by the gateway), fallback removed.
+    const shipped = JSON.parse(readFileSync(DEFAULT_PROFILES_PATH, 'utf8')) as {
+      subnets: { netuid: number; models: string[] }[];
+    };
+    const profile = shipped.subnets.find((p) => p.netuid === DENDRITE_NETUID);
+    if (!profile) throw new Error(`no profile for sn${DENDRITE_NETUID} in ${DEFAULT_PROFILES_PATH}`);
     const profilesPath = `${context.workDir}/bench-dendrite-profiles.json`;
     writeFileSync(profilesPath, JSON.stringify({ subnets: [{ ...profile, fallback: [] }] }, null, 2));
-    const localnet = startNode({
-      name: 'localnet',
-      args: [here('./bench-localnet.ts')],
-      env: { BENCH_PROFILES: profilesPath, UPSTREAM_DELAY_MS: String(context.upstream.delayMs) },
-    });
-    const { chainUrl } = await firstMessage<{ chainUrl: string }>(localnet);
-    const gateway = await startTaogate(
-      context,
-      chainUrl,
-      profilesPath,
-      `sn${profile.netuid}/${profile.models[0]}`,
-    );
-    return {
-      ...gateway,
-      async stop() {
-        await gateway.stop();
-        await stop(localnet);
-      },
-    };
+    const localnet = await startLocalnet(context, profilesPath);
+    const model = `sn${profile.netuid}/${profile.models[0]}`;
+    return withLocalnet(await startTaogate(context, localnet.chainUrl, profilesPath, model), localnet);
   },
 };
 
-export const TARGETS: readonly TargetKind[] = [direct, bareProxy, portkey, dendrite];
+export const TARGETS: readonly TargetKind[] = [direct, bareProxy, taogate, portkey, dendrite];
