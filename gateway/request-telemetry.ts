@@ -86,6 +86,7 @@ export function requestTelemetry(deps: RequestTelemetryDeps) {
       endRequestSpan(request, { method: c.req.method, route, status, servedBy, miner });
       // API requests make the access log; scrapes, probes and dashboard polls only at debug level.
       const level = path.startsWith('/v1/') ? 'info' : 'debug';
+      if (!deps.logger.isLevelEnabled(level)) return;
       deps.logger[level](
         {
           req_id: id,

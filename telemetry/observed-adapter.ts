@@ -184,19 +184,17 @@ function watchStream<T>(
   return {
     [Symbol.asyncIterator]() {
       const inner = stream[Symbol.asyncIterator]();
+      const passOn = (result: IteratorResult<T>) => {
+        if (result.done) watch.end('answered', undefined);
+        else watch.firstChunk();
+        return result;
+      };
+      const fail = (error: unknown): never => {
+        watch.end(signal.aborted ? 'cancelled' : 'failed', error);
+        throw error;
+      };
       return {
-        async next() {
-          let result: IteratorResult<T>;
-          try {
-            result = await inner.next();
-          } catch (error) {
-            watch.end(signal.aborted ? 'cancelled' : 'failed', error);
-            throw error;
-          }
-          if (result.done) watch.end('answered', undefined);
-          else watch.firstChunk();
-          return result;
-        },
+        next: () => inner.next().then(passOn, fail),
         async return(value?: unknown) {
           watch.end('cancelled', undefined);
           return (await inner.return?.(value)) ?? { done: true, value: undefined };
