@@ -100,6 +100,20 @@ const env = z.object({
   /** Append per-attempt reranker traces (JSONL) to this file, for `bin/train-reranker.ts`. */
   TAOGATE_RERANKER_TRACES: z.string().min(1).optional(),
   TAOGATE_DENDRITE_IP: z.string().min(1).default('0.0.0.0'),
+  /** How clients reach the gateway (`https://api.example.com`), for the image URLs it hands out. */
+  TAOGATE_PUBLIC_URL: z
+    .url({ protocol: /^https?$/, error: 'an http(s) URL' })
+    .transform((url) => url.replace(/\/+$/, ''))
+    .optional(),
+  /** How long a generated image stays fetchable at the URL the gateway gave for it. */
+  TAOGATE_IMAGE_URL_TTL_S: z.coerce.number().int().min(1).max(86_400).default(3600),
+  /** Bytes of generated images kept for their URLs; the least recently used go first. */
+  TAOGATE_IMAGE_STORE_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024 * 1024)
+    .max(64 * 1024 * 1024 * 1024)
+    .default(256 * 1024 * 1024),
   /** Shared Redis (cache, coalescing across replicas, rate limits); unset means each replica keeps to itself. */
   TAOGATE_REDIS_URL: z
     .string()
@@ -223,6 +237,10 @@ export interface GatewayConfig {
   allowLoopbackAxons: boolean;
   allowPrivateAxons: boolean;
   dendriteIp: string;
+  /** How clients reach the gateway; undefined: each request's own origin. */
+  publicUrl: string | undefined;
+  /** Generated images kept in process for `response_format: "url"`. */
+  imageStore: { ttlMs: number; maxBytes: number };
   /** Shared Redis; undefined when unset. */
   redisUrl: string | undefined;
   cache: CacheSettings;
@@ -361,6 +379,8 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
       allowLoopbackAxons: v.TAOGATE_ALLOW_LOOPBACK_AXONS ?? localnet,
       allowPrivateAxons: v.TAOGATE_ALLOW_PRIVATE_AXONS,
       dendriteIp: v.TAOGATE_DENDRITE_IP,
+      publicUrl: v.TAOGATE_PUBLIC_URL,
+      imageStore: { ttlMs: v.TAOGATE_IMAGE_URL_TTL_S * 1000, maxBytes: v.TAOGATE_IMAGE_STORE_BYTES },
       redisUrl: v.TAOGATE_REDIS_URL,
       cache: {
         enabled: v.TAOGATE_CACHE,

@@ -13,6 +13,8 @@ import { corsFor } from './cors.ts';
 import { mountDashboard } from './dashboard.ts';
 import type { Drain } from './drain.ts';
 import { embeddingsHandler } from './embeddings-route.ts';
+import type { ImageStore } from './image-store.ts';
+import { IMAGE_FILES_PATH, imageFileHandler, imagesHandler } from './images-route.ts';
 import { httpError, toHttpError } from './errors.ts';
 import { generationHandler } from './generation-route.ts';
 import { listModelsHandler, modelEntry } from './models-route.ts';
@@ -49,6 +51,10 @@ export interface GatewayDeps {
   billing?: { authenticate: MiddlewareHandler; charge: MiddlewareHandler; usage: Handler };
   /** Requests per minute per client IP on /v1 (TAOGATE_RATE_LIMIT_PER_IP); off when unset. */
   ipRateLimit?: MiddlewareHandler;
+  /** Generated images served at their URLs (`response_format: "url"`). */
+  imageStore: ImageStore;
+  /** How clients reach the gateway, for image URLs; undefined: each request's own origin. */
+  publicUrl: string | undefined;
 }
 
 /** The HTTP surface: OpenAI's routes, errors in OpenAI's shape, never a stack trace. */
@@ -141,6 +147,8 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
   );
 
   app.post('/v1/embeddings', limitBody, embeddingsHandler(deps));
+  app.post('/v1/images/generations', limitBody, imagesHandler(deps));
+  app.get(`${IMAGE_FILES_PATH}/:name`, imageFileHandler(deps.imageStore));
   app.post('/v1/pipelines/run', limitBody, pipelineRunHandler(deps));
 
   app.notFound((c) => {

@@ -5,6 +5,7 @@ import {
   type RouteOptions,
   routeTaskWithFallback,
 } from '../router/index.ts';
+import { allOrNone, batchesOf } from './split-batches.ts';
 
 /** Who answered one upstream embeddings call. */
 export interface EmbeddingSource {
@@ -50,13 +51,6 @@ export function embeddingBatchSender(
   };
 }
 
-/** The inputs in batches of at most `size`, in order. */
-export function batchesOf<T>(items: readonly T[], size: number): T[][] {
-  const batches: T[][] = [];
-  for (let start = 0; start < items.length; start += size) batches.push(items.slice(start, start + size));
-  return batches;
-}
-
 /** Every input embedded, batch by batch in parallel, vectors back in input order. */
 export async function embedInBatches(
   send: EmbeddingBatchSender,
@@ -64,5 +58,8 @@ export async function embedInBatches(
   maxBatchInputs: number,
   signal: AbortSignal,
 ): Promise<EmbeddedBatch[]> {
-  return Promise.all(batchesOf(inputs, maxBatchInputs).map((batch) => send(batch, signal)));
+  const calls = batchesOf(inputs, maxBatchInputs).map(
+    (batch) => (shared: AbortSignal) => send(batch, shared),
+  );
+  return allOrNone(calls, signal);
 }

@@ -15,6 +15,7 @@ import {
   observedAdapters,
 } from '../telemetry/index.ts';
 import { createGatewayApp } from './app.ts';
+import { createImageStore } from './image-store.ts';
 import { createDrain } from './drain.ts';
 import { stepKindsOf } from './pipeline-step-models.ts';
 import { createLocalRateLimiter, rateLimitByIp } from './rate-limit.ts';
@@ -124,6 +125,8 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     readinessChecks,
     drain,
     telemetry: { tracing: config.tracing, metrics: config.metrics },
+    imageStore: createImageStore(config.imageStore),
+    publicUrl: config.publicUrl,
   });
   const server = await listen(app, config.port, config.host, config.serverLimits);
   return {
