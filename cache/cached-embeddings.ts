@@ -38,6 +38,8 @@ export interface Embedded {
   /** `hit` when every text came from the cache. */
   cache: CacheStatus;
   coalesced: boolean;
+  /** Upstream calls that carried this request's texts (shared with other callers' texts or not). */
+  upstreamCalls: number;
 }
 
 export interface EmbeddingsThroughCacheDeps {
@@ -96,13 +98,13 @@ export function createEmbeddingsThroughCache(deps: EmbeddingsThroughCacheDeps) {
     signal: AbortSignal,
   ): Promise<Embedded> {
     if (inputs.length === 0) throw new RangeError('no text to embed');
-    if (!deps.enabled)
-      return { batch: await sendAlone(target, inputs, signal), cache: 'bypass', coalesced: false };
+    if (!deps.enabled) return sendAlone(target, inputs, signal);
     const batcher = batcherFor(target);
     if (!policy.use) {
       const answers = await Promise.all(inputs.map((input) => batcher.submit({ input, target }, signal)));
       const batch = { vectors: answers.map((a) => a.vector), source: answers[0]!.source };
-      return { batch, cache: 'bypass', coalesced: false };
+      const upstreamCalls = new Set(answers.map((a) => a.source)).size;
+      return { batch, cache: 'bypass', coalesced: false, upstreamCalls };
     }
     const served = await Promise.all(
       inputs.map((input) =>
@@ -120,10 +122,15 @@ export function createEmbeddingsThroughCache(deps: EmbeddingsThroughCacheDeps) {
         ),
       ),
     );
+    const hit = served.every((s) => s.status === 'hit');
+    const source = served[0]!.meta.source;
     return {
-      batch: { vectors: served.map((s) => s.meta.vector), source: served[0]!.meta.source },
-      cache: served.every((s) => s.status === 'hit') ? 'hit' : 'miss',
+      // An answer wholly from the cache made no upstream attempt of its own.
+      batch: { vectors: served.map((s) => s.meta.vector), source: hit ? { ...source, attempts: 0 } : source },
+      cache: hit ? 'hit' : 'miss',
       coalesced: served.some((s) => s.coalesced),
+      // The texts of one upstream call share its source object.
+      upstreamCalls: new Set(served.filter((s) => s.status === 'miss').map((s) => s.meta.source)).size,
     };
   }
 
@@ -135,7 +142,7 @@ async function sendAlone(
   target: EmbeddingTarget,
   inputs: readonly string[],
   signal: AbortSignal,
-): Promise<EmbeddedBatch> {
+): Promise<Embedded> {
   const calls: Promise<EmbeddedBatch>[] = [];
   for (let start = 0; start < inputs.length; start += target.maxInputs) {
     calls.push(target.send(inputs.slice(start, start + target.maxInputs), signal));
@@ -145,7 +152,7 @@ async function sendAlone(
   if (batches.every((b) => b.promptTokens !== undefined)) {
     batch.promptTokens = batches.reduce((sum, b) => sum + b.promptTokens!, 0);
   }
-  return batch;
+  return { batch, cache: 'bypass', coalesced: false, upstreamCalls: batches.length };
 }
 
 const NO_TEXT: AsyncIterable<string> = {

@@ -8,6 +8,7 @@ export type {
   EmbeddingTarget,
 } from './cached-embeddings.ts';
 export { type CachedRouted, routeThroughCache } from './cached-generation.ts';
+export { type EmbeddingsCall, embedThroughCache } from './embed-through-cache.ts';
 export {
   type AnswerLookup,
   type CacheSettings,

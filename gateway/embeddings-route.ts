@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
+import { cachePolicyOf, embedThroughCache, type GatewayCache } from '../cache/index.ts';
 import type { ChatRouter, RoutableModel } from '../router/index.ts';
 import { embeddingBatchSender, embedInBatches } from './embed-texts.ts';
 import { base64Vector, embeddingsRequest } from './embeddings-schema.ts';
@@ -13,6 +14,8 @@ export interface EmbeddingsRouteDeps {
   router: ChatRouter;
   deadlineMs: number;
   logger: Logger;
+  /** Vectors cached per text, identical texts in flight shared, texts of concurrent callers batched. */
+  cache?: GatewayCache;
 }
 
 /**
@@ -22,6 +25,7 @@ export interface EmbeddingsRouteDeps {
  */
 export function embeddingsHandler(deps: EmbeddingsRouteDeps) {
   return async (c: Context) => {
+    c.header('x-taogate-cache', 'bypass');
     const parsed = await parseJsonBody(c, embeddingsRequest);
     if (!parsed.ok) return c.json(parsed.error.body, parsed.error.status);
     const body = parsed.value;
@@ -31,11 +35,34 @@ export function embeddingsHandler(deps: EmbeddingsRouteDeps) {
     const shape = model.profile.embeddings!;
     const dimensions = upstreamDimensions(model, body.dimensions);
     if (!dimensions.ok) return c.json(dimensions.error.body, dimensions.error.status);
+    const cachePolicy = cachePolicyOf({
+      header: c.req.header('x-taogate-cache'),
+      optIn: undefined,
+      cacheControl: c.req.header('cache-control'),
+      deterministic: true,
+    });
+    if (!cachePolicy.ok) {
+      const error = invalidRequest(cachePolicy.message, cachePolicy.param, 'invalid_value');
+      return c.json(error.body, error.status);
+    }
 
     const send = embeddingBatchSender(deps.router, deps.catalog, model, dimensions.value, deps.deadlineMs);
     let batches: Awaited<ReturnType<typeof embedInBatches>>;
     try {
-      batches = await embedInBatches(send, body.input, shape.maxBatchInputs, c.req.raw.signal);
+      if (deps.cache) {
+        const call = { model, dimensions: dimensions.value, send };
+        const embedded = await embedThroughCache(
+          deps.cache,
+          cachePolicy.policy,
+          call,
+          body.input,
+          c.req.raw.signal,
+        );
+        c.header('x-taogate-cache', embedded.cache);
+        if (embedded.coalesced) c.header('x-taogate-coalesced', '1');
+        if (embedded.upstreamCalls > 1) c.header('x-taogate-batches', String(embedded.upstreamCalls));
+        batches = [embedded.batch];
+      } else batches = await embedInBatches(send, body.input, shape.maxBatchInputs, c.req.raw.signal);
     } catch (error) {
       const mapped = toHttpError(error);
       if (mapped.status >= 500)

@@ -7,6 +7,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/index.ts';
 import { type Gateway, startGateway } from '../gateway/index.ts';
+import { textEmbedding } from '../localnet/embedding-vectors.ts';
 import type { Localnet } from '../localnet/index.ts';
 import { openAIClient, type Stack, startStack } from './harness.ts';
 
@@ -66,7 +67,14 @@ async function deleteKeys(prefix: string): Promise<void> {
 
 describe('response cache, with Redis shared by two gateway replicas', () => {
   const prefix = uniquePrefix();
-  const env = { ...BASE_ENV, TAOGATE_REDIS_URL: SHARED_REDIS, TAOGATE_CACHE_PREFIX: prefix };
+  // A generous command timeout: on a loaded CI machine a slow Redis would (rightly) be given up on, and the
+  // replicas would each ask upstream; these tests are about sharing, the outage test below about giving up.
+  const env = {
+    ...BASE_ENV,
+    TAOGATE_REDIS_URL: SHARED_REDIS,
+    TAOGATE_CACHE_PREFIX: prefix,
+    TAOGATE_CACHE_REDIS_TIMEOUT_MS: '2000',
+  };
   let stack: Stack;
   let replica: Gateway;
   let replicaClient: OpenAI;
@@ -208,6 +216,30 @@ describe('response cache, with Redis shared by two gateway replicas', () => {
     expect(upstreamCalls(stack.localnet) - before).toBe(1);
     expect(new Set(texts).size).toBe(1);
     expect(texts[0]).toMatch(/heard: a long coalesced stream of words$/);
+  });
+
+  it('sends the texts of 50 concurrent embeddings callers upstream in far fewer calls, each caller getting its own vectors', async () => {
+    const before = upstreamCalls(stack.localnet, 5);
+    const texts = Array.from({ length: 50 }, (_, i) => `embed me, caller ${i}`);
+    const answers = await Promise.all(
+      texts.map((input) =>
+        stack.client.embeddings
+          .create({ model: 'sn5/kaito-embed', input, encoding_format: 'float' })
+          .withResponse(),
+      ),
+    );
+    const calls = upstreamCalls(stack.localnet, 5) - before;
+    expect(calls).toBeGreaterThan(0);
+    expect(calls).toBeLessThanOrEqual(10);
+    for (const [i, { data }] of answers.entries()) {
+      expect(data.data[0]?.embedding.slice(0, 4)).toEqual(textEmbedding(texts[i]!, 512).slice(0, 4));
+    }
+    expect(answers.map(({ response }) => response.headers.get('x-taogate-cache'))).toContain('miss');
+    const again = await stack.client.embeddings
+      .create({ model: 'sn5/kaito-embed', input: texts.slice(0, 3) })
+      .withResponse();
+    expect(again.response.headers.get('x-taogate-cache')).toBe('hit');
+    expect(upstreamCalls(stack.localnet, 5) - before).toBe(calls);
   });
 
   it('reports its memory, hits and misses', async () => {
