@@ -105,6 +105,22 @@ export interface UsageRow {
   costRao: bigint;
 }
 
+/** One account's books: what `taogate accounts list` prints and soak tests check. */
+export interface AccountAudit {
+  accountId: string;
+  balanceRao: bigint;
+  reservedRao: bigint;
+  /** Σ deposits credited to the account. */
+  creditedRao: bigint;
+  /** Σ committed charges. */
+  spentRao: bigint;
+  /** Σ and count of pending reservations. */
+  heldRao: bigint;
+  pending: number;
+  /** credited − spent = balance, and the pending reservations add up to reserved. */
+  balanced: boolean;
+}
+
 export interface Ledger {
   readonly kind: 'sqlite' | 'postgres';
   createAccount(input: { coldkey: string; name?: string | null; nowMs: number }): Promise<Account>;
@@ -142,6 +158,8 @@ export interface Ledger {
   releaseAbandoned(input: { leaseMs: number; nowMs: number; restartedInstance?: string }): Promise<number>;
   pendingReservations(accountId?: string): Promise<number>;
   usage(query: UsageQuery): Promise<UsageRow[]>;
+  /** Every account's books, recomputed from its deposits and charges. */
+  audit(): Promise<AccountAudit[]>;
   /** Resolves when the store answers (readiness). */
   ping(): Promise<void>;
   close(): Promise<void>;

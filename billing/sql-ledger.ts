@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type {
   Account,
+  AccountAudit,
   ApiKeyRecord,
   Deposit,
   DepositOutcome,
@@ -339,6 +340,32 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
       );
     },
 
+    async audit() {
+      const rows = await driver.query(
+        `SELECT a.id, a.balance, a.reserved,
+           (SELECT COALESCE(SUM(d.amount), 0) FROM deposits d WHERE d.account_id = a.id) AS credited,
+           (SELECT COALESCE(SUM(c.cost), 0) FROM charges c WHERE c.account_id = a.id AND c.state = 'committed') AS spent,
+           (SELECT COALESCE(SUM(c.reserved), 0) FROM charges c WHERE c.account_id = a.id AND c.state = 'pending') AS held,
+           (SELECT COUNT(*) FROM charges c WHERE c.account_id = a.id AND c.state = 'pending') AS pending
+         FROM accounts a ORDER BY a.created_at, a.id`,
+      );
+      return rows.map((row): AccountAudit => {
+        const audit = {
+          accountId: String(row.id),
+          balanceRao: bigintOf(row.balance),
+          reservedRao: bigintOf(row.reserved),
+          creditedRao: bigintOf(row.credited),
+          spentRao: bigintOf(row.spent),
+          heldRao: bigintOf(row.held),
+          pending: numberOf(row.pending),
+        };
+        return {
+          ...audit,
+          balanced:
+            audit.creditedRao - audit.spentRao === audit.balanceRao && audit.heldRao === audit.reservedRao,
+        };
+      });
+    },
     async ping() {
       await driver.query('SELECT 1');
     },

@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
+import { ACCOUNTS_HELP, depositAddressOf, runAccountsCommand } from '../billing/index.ts';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
+import { DEPOSIT_HELP, runDepositCommand } from '../chain/index.ts';
 import {
   CONFIG_FILE_VARIABLE,
   type GatewayConfig,
@@ -11,7 +13,7 @@ import {
   type SettingSources,
 } from '../config/index.ts';
 import { startGateway } from '../gateway/index.ts';
-import { startLocalnet } from '../localnet/index.ts';
+import { readChainUrlFile, removeChainUrlFile, startLocalnet, writeChainUrlFile } from '../localnet/index.ts';
 import { requestLogFields, startTracing } from '../telemetry/index.ts';
 
 const HELP = `taogate — an OpenAI-compatible gateway to Bittensor subnets
@@ -22,6 +24,8 @@ Commands:
   start          run the gateway (on localnet by default: starts miners and a chain node too)
   localnet       run localnet alone and print its chain URL
   check-config   validate the settings and the subnet profiles, print them (secrets redacted), then exit
+  accounts       manage the payment ledger: accounts create|list|keys|usage
+  deposit        on localnet: pay TAO from a coldkey into the gateway's deposit address
 
 Options:
   -c, --config <file>   a JSON or YAML config file (default: TAOGATE_CONFIG); TAOGATE_* variables override it
@@ -33,6 +37,8 @@ Settings come from TAOGATE_* environment variables and the config file (see READ
 
 /** Each command's own help, for `taogate <command> --help` and `taogate help <command>`. */
 const COMMAND_HELP: Record<string, string> = {
+  accounts: ACCOUNTS_HELP,
+  deposit: DEPOSIT_HELP,
   start: `Usage: taogate start [--config <file>]
 
 Runs the gateway on TAOGATE_HOST:TAOGATE_PORT. On localnet (the default network) it first starts local
@@ -55,7 +61,20 @@ from. Exits 2 with every mistake named (the variable, and the file and key for v
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
-  options: { help: { type: 'boolean', short: 'h' }, config: { type: 'string', short: 'c' } },
+  options: {
+    help: { type: 'boolean', short: 'h' },
+    config: { type: 'string', short: 'c' },
+    // accounts and deposit
+    name: { type: 'string' },
+    json: { type: 'boolean' },
+    since: { type: 'string' },
+    'spend-cap': { type: 'string' },
+    'rate-limit': { type: 'string' },
+    from: { type: 'string' },
+    amount: { type: 'string' },
+    to: { type: 'string' },
+    chain: { type: 'string' },
+  },
 });
 const command = positionals[0] === 'help' ? positionals[1] : positionals[0];
 if (values.help || !command || positionals[0] === 'help') {
@@ -93,6 +112,26 @@ switch (command) {
   case 'start':
     await runLocalnet(config, true);
     break;
+  case 'accounts':
+    process.exitCode = await runAccountsCommand(positionals.slice(1), values, config, logger, (text) =>
+      process.stdout.write(text),
+    );
+    break;
+  case 'deposit':
+    if (config.network !== 'localnet' && !values.chain) {
+      process.stderr.write(`taogate deposit: localnet only\n\n${DEPOSIT_HELP}`);
+      process.exit(2);
+    }
+    process.exitCode = await runDepositCommand(
+      {
+        chainUrl: values.chain ?? readChainUrlFile(),
+        from: values.from,
+        amount: values.amount,
+        to: values.to ?? (await depositAddressOf(config)),
+      },
+      (text) => process.stdout.write(text),
+    );
+    break;
   default:
     process.stderr.write(`taogate: unknown command '${command}'\n\n${HELP}`);
     process.exit(1);
@@ -113,6 +152,9 @@ async function runLocalnet(config: GatewayConfig, withGateway: boolean): Promise
     const localnet = await startLocalnet({ profiles, validatorHotkey: validator.ss58 });
     closers.push(() => localnet.close());
     config.chainUrl = localnet.chain.url;
+    // `taogate deposit` finds this localnet's chain node through it.
+    writeChainUrlFile(localnet.chain.url);
+    closers.push(async () => removeChainUrlFile());
     logger.info({ chain: localnet.chain.url, miners: localnet.miners().length }, 'localnet is up');
     if (!withGateway) return void process.stdout.write(`localnet chain node: ${localnet.chain.url}\n`);
   }

@@ -1,6 +1,7 @@
 /** The chain folder's public face: the Subtensor metagraph reader and the axon address helpers. */
 export type { Backoff } from './chain-connection.ts';
 export { ChainSourceClosed, type ChainSourceOptions, createChainSource } from './chain-source.ts';
+export { DEPOSIT_HELP, type DepositCommand, runDepositCommand } from './deposit-command.ts';
 export { sendTransfer, type TransferReceipt, type TransferRequest } from './deposit-transfer.ts';
 export {
   type DepositSink,

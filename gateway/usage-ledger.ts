@@ -3,8 +3,7 @@ import { hostname } from 'node:os';
 import type { Handler, MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { type Ledger, openLedger } from '../billing/index.ts';
-import { hotkeyFromSecret } from '../bittensor/index.ts';
+import { depositAddressOf, type Ledger, openLedger } from '../billing/index.ts';
 import { closeRedis, connectRedis } from '../cache/index.ts';
 import { type DepositWatcher, watchDeposits } from '../chain/index.ts';
 import type { GatewayConfig, LedgerSettings } from '../config/index.ts';
@@ -15,9 +14,6 @@ import { createReplayGuard } from './auth-replay-guard.ts';
 import { createLocalRateLimiter, createRedisRateLimiter } from './rate-limit.ts';
 import { meterUsage } from './usage-metering.ts';
 import { usageHandler } from './usage-route.ts';
-
-/** localnet's deposit address, a dev key's: `taogate deposit` pays into it unless told otherwise. */
-export const LOCALNET_DEPOSIT_SECRET = '//taogate/deposit';
 
 /** What the HTTP app mounts when the ledger is on. */
 export interface Billing {
@@ -40,13 +36,6 @@ export interface BillingOptions {
   gatewayAddress: string;
   logger: Logger;
   spent?: (netuid: number, rao: bigint) => void;
-}
-
-/** Where apps pay: the configured address, or on localnet the dev deposit key's. */
-export async function depositAddressOf(config: GatewayConfig): Promise<string | undefined> {
-  const configured = config.ledger?.deposits.address;
-  if (configured || config.network !== 'localnet') return configured;
-  return (await hotkeyFromSecret(LOCALNET_DEPOSIT_SECRET)).ss58;
 }
 
 /**

@@ -6,7 +6,13 @@ export {
   type StagedFault,
   seededRandom,
 } from './behaviour.ts';
-export { type ChainNode, startChainNode } from './chain/index.ts';
+export {
+  type ChainNode,
+  readChainUrlFile,
+  removeChainUrlFile,
+  startChainNode,
+  writeChainUrlFile,
+} from './chain/index.ts';
 export { textEmbedding } from './embedding-vectors.ts';
 export { type EpistulaMinerOptions, startEpistulaMiner } from './epistula-miner.ts';
 export type { Miner } from './miner-server.ts';

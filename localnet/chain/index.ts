@@ -103,4 +103,5 @@ export async function startChainNode(options: ChainNodeOptions): Promise<ChainNo
 }
 
 export { type ChainRuntime, loadChainRuntime } from './chain-runtime.ts';
+export { readChainUrlFile, removeChainUrlFile, writeChainUrlFile } from './chain-url-file.ts';
 export { type SampleSubnetsOptions, sampleAccount, sampleSubnets } from './sample-subnets.ts';
