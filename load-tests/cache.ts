@@ -10,18 +10,22 @@
  *    against miners that take `--miner-ms` to answer; upstream calls counted at the localnet miners with
  *    the cache off (every request goes up), with coalescing only (`Cache-Control: no-cache`: identical
  *    requests in flight share a call) and with cache and coalescing (the default).
- * 3. Micro-batching, when the gateway serves embeddings: `--requests` embeddings requests of one text
- *    each, all at once, upstream calls counted at the miners with batching off and on.
+ * 3. Micro-batching: `--requests` embeddings requests of one text each, `--concurrency` at a time, upstream
+ *    calls counted at the miners: a gateway with the cache off (each caller's text alone), micro-batching
+ *    (distinct texts), and micro-batching with the cache (texts repeating over `--distinct`).
  *
  * Run: `npm run bench:cache -- [--seconds S] [--rounds R] [--connections C] [--requests N] [--distinct D]
  * [--concurrency K] [--miner-ms M]`.
  */
 import { parseArgs } from 'node:util';
-import autocannon from 'autocannon';
 import { Hono } from 'hono';
-import { listen } from '../gateway/index.ts';
+import { pino } from 'pino';
+import { loadConfig } from '../config/index.ts';
+import { type Gateway, listen, startGateway } from '../gateway/index.ts';
 import type { Localnet } from '../localnet/index.ts';
 import { type Stack, startStack } from '../test/harness.ts';
+import type { LoadMessage, LoadPlan } from './bench-load.ts';
+import { startNode, stopAll } from './bench-processes.ts';
 
 const { values: args } = parseArgs({
   options: {
@@ -44,6 +48,8 @@ const MINER_MS = Number(args['miner-ms']);
 
 const CHAT_MODEL = 'sn18/cortex-chat';
 const CHAT_NETUID = 18;
+const EMBEDDINGS_MODEL = 'sn5/kaito-embed';
+const EMBEDDINGS_NETUID = 5;
 const TARGET_RATIO = 0.7;
 /** Hedges are extra upstream calls of their own: off, so every call counted is one the cache let through. */
 const QUIET = { TAOGATE_HEDGE: 'off', TAOGATE_LOG_LEVEL: 'silent' };
@@ -54,20 +60,32 @@ interface Throughput {
   errors: number;
 }
 
-async function hammer(url: string, body: string): Promise<Throughput> {
-  const result = await autocannon({
+/** autocannon in a process of its own (bench-load.ts), so the load never shares an event loop with the server. */
+function hammer(url: string, body: string): Promise<Throughput> {
+  const plan: LoadPlan = {
     url,
-    method: 'POST',
     headers: { 'content-type': 'application/json' },
     body,
     connections: CONNECTIONS,
-    duration: SECONDS,
-  });
-  return {
-    requestsPerSecond: result.requests.average,
-    p99Ms: result.latency.p99,
-    errors: result.errors + result.non2xx,
+    warmupSeconds: 1,
+    durationSeconds: SECONDS,
+    ttfbSeconds: 0,
   };
+  const generator = startNode({
+    name: 'load generator',
+    args: [new URL('./bench-load.ts', import.meta.url).pathname],
+    env: { BENCH_LOAD: JSON.stringify(plan) },
+  });
+  return new Promise((resolve, reject) => {
+    generator.on('message', (message: LoadMessage) => {
+      if (message.kind !== 'result') return;
+      const { rps, latencyMs, errors } = message.result;
+      resolve({ requestsPerSecond: rps, p99Ms: latencyMs.p99, errors });
+    });
+    generator.once('exit', (code) =>
+      reject(new Error(`the load generator exited with ${code} before reporting`)),
+    );
+  });
 }
 
 const best = (runs: Throughput[]) =>
@@ -103,7 +121,7 @@ async function cacheHitsAgainstBareHandler(stack: Stack): Promise<boolean> {
   const hitBest = best(hitRuns);
   const ratio = hitBest.requestsPerSecond / bareBest.requestsPerSecond;
   const row = (name: string, t: Throughput) =>
-    `  ${name.padEnd(24)} ${t.requestsPerSecond.toFixed(0).padStart(8)} req/s   p99 ${String(t.p99Ms).padStart(4)} ms   errors ${t.errors}`;
+    `  ${name.padEnd(24)} ${t.requestsPerSecond.toFixed(0).padStart(8)} req/s   p99 ${t.p99Ms.toFixed(2).padStart(6)} ms   errors ${t.errors}`;
   console.log(
     `1. cache hits vs a bare Hono handler (${bytes.byteLength} bytes; ${CONNECTIONS} connections, best of ${ROUNDS} × ${SECONDS} s)`,
   );
@@ -146,7 +164,23 @@ async function sendAll(url: string, bodies: string[], headers: Record<string, st
   return failed;
 }
 
-async function duplicateHeavyLoad(stack: Stack): Promise<void> {
+/** Sends `bodies` to `url` and prints how many upstream calls reached the subnet's miners for them. */
+async function countUpstream(
+  stack: Stack,
+  row: { name: string; netuid: number; url: string; bodies: string[]; headers: Record<string, string> },
+): Promise<void> {
+  const before = upstreamCalls(stack.localnet, row.netuid);
+  const started = performance.now();
+  const failed = await sendAll(row.url, row.bodies, row.headers);
+  const seconds = (performance.now() - started) / 1000;
+  const calls = upstreamCalls(stack.localnet, row.netuid) - before;
+  const saved = ((1 - calls / row.bodies.length) * 100).toFixed(1);
+  console.log(
+    `  ${row.name.padEnd(24)} upstream calls ${String(calls).padStart(5)} (${saved}% fewer than requests)   ${(row.bodies.length / seconds).toFixed(0)} req/s   failed ${failed}`,
+  );
+}
+
+async function duplicateHeavyChat(stack: Stack): Promise<void> {
   console.log(
     `2. duplicate-heavy chat load: ${REQUESTS} requests over ${DISTINCT} prompts, ${CONCURRENCY} at a time, miners answer in ~${MINER_MS} ms`,
   );
@@ -164,29 +198,67 @@ async function duplicateHeavyLoad(stack: Stack): Promise<void> {
         temperature: 0,
       }),
     );
-    const before = upstreamCalls(stack.localnet, CHAT_NETUID);
-    const started = performance.now();
-    const failed = await sendAll(`${stack.baseURL}/chat/completions`, bodies, headers);
-    const seconds = (performance.now() - started) / 1000;
-    const calls = upstreamCalls(stack.localnet, CHAT_NETUID) - before;
-    console.log(
-      `  ${name.padEnd(20)} upstream calls ${String(calls).padStart(5)} (${((1 - calls / REQUESTS) * 100).toFixed(1)}% fewer than requests)   ${(REQUESTS / seconds).toFixed(0)} req/s   failed ${failed}`,
-    );
+    await countUpstream(stack, {
+      name,
+      netuid: CHAT_NETUID,
+      url: `${stack.baseURL}/chat/completions`,
+      bodies,
+      headers,
+    });
   }
   console.log('');
+}
+
+async function batchedEmbeddings(stack: Stack): Promise<void> {
+  console.log(
+    `3. embeddings: ${REQUESTS} requests of one text each (${DISTINCT} texts in the duplicate-heavy row), ${CONCURRENCY} at a time`,
+  );
+  // A replica with the cache off sends each caller's text alone: the baseline.
+  const alone = await startGatewayBeside(stack, { TAOGATE_CACHE: 'off' });
+  try {
+    const texts = (mode: number, distinct: number) =>
+      Array.from({ length: REQUESTS }, (_, i) =>
+        JSON.stringify({ model: EMBEDDINGS_MODEL, input: `mode ${mode} text ${(i * 7919) % distinct}` }),
+      );
+    const url = (base: string) => `${base}/v1/embeddings`;
+    const rows = [
+      { name: 'no batching', url: url(alone.url), bodies: texts(0, REQUESTS), headers: {} },
+      { name: 'micro-batching', url: url(stack.gateway.url), bodies: texts(1, REQUESTS), headers: {} },
+      { name: 'batching + cache', url: url(stack.gateway.url), bodies: texts(2, DISTINCT), headers: {} },
+    ];
+    for (const row of rows) await countUpstream(stack, { ...row, netuid: EMBEDDINGS_NETUID });
+  } finally {
+    await alone.close();
+  }
+  console.log('');
+}
+
+/** Another gateway on the same localnet, with settings of its own. */
+async function startGatewayBeside(stack: Stack, env: Record<string, string>): Promise<Gateway> {
+  const loaded = loadConfig({ TAOGATE_PORT: '0', ...QUIET, ...env });
+  if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+  const config = { ...loaded.config, chainUrl: stack.localnet.chain.url };
+  const gateway = await startGateway(config, pino({ level: 'silent' }));
+  await gateway.source.ready();
+  return gateway;
 }
 
 const stack = await startStack({
   env: QUIET,
   localnet: {
-    behaviour: (netuid) => (netuid === CHAT_NETUID ? { latencyMs: MINER_MS, jitterMs: 0 } : undefined),
+    behaviour: (netuid) =>
+      netuid === CHAT_NETUID || netuid === EMBEDDINGS_NETUID
+        ? { latencyMs: MINER_MS, jitterMs: 0 }
+        : undefined,
   },
 });
 let pass = false;
 try {
   pass = await cacheHitsAgainstBareHandler(stack);
-  await duplicateHeavyLoad(stack);
+  await duplicateHeavyChat(stack);
+  await batchedEmbeddings(stack);
 } finally {
+  await stopAll();
   await stack.close();
 }
 process.exitCode = pass ? 0 : 1;
