@@ -42,6 +42,32 @@ describe('image generations through the gateway, with the official OpenAI client
     }
   });
 
+  it('lists every routable model with its subnet, task, protocol and price, and each one by id', async () => {
+    const listed = new Map<string, Record<string, unknown>>();
+    for await (const model of stack.client.models.list()) listed.set(model.id, model as never);
+    expect(listed.get('sn5/kaito-embed')).toMatchObject({
+      object: 'model',
+      owned_by: 'bittensor-sn5',
+      netuid: 5,
+      task: 'embeddings',
+      protocol: 'synapse',
+      embeddings: { dimensions: 512, variableDimensions: true },
+      price: { unit: 'rao', perRequest: 10000 },
+    });
+    expect(listed.get('sn1/apex-chat')).toMatchObject({ task: 'chat', fallback: ['sn61/apex-openai'] });
+    const one = await stack.client.models.retrieve(MODEL);
+    expect(one).toMatchObject({
+      id: MODEL,
+      object: 'model',
+      created: 0,
+      netuid: 23,
+      subnet: 'nicheimage',
+      task: 'images',
+      images: { sizes: ['256x256', '512x512', '1024x1024'] },
+      price: { perImage: 2000000 },
+    });
+  });
+
   it('refuses a size the subnet does not draw, and a model of another task', async () => {
     const post = (body: unknown) =>
       fetch(`${stack.baseURL}/images/generations`, { method: 'POST', body: JSON.stringify(body) });
