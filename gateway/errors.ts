@@ -54,7 +54,43 @@ export function toHttpError(error: unknown): HttpError {
   }
   if (error instanceof UpstreamExhausted) return httpError(502, error.message, 'upstream_error', error.code);
   if (error instanceof DeadlineExceeded) return httpError(504, error.message, 'timeout_error', error.code);
+  if (isStoreUnreachable(error)) {
+    const message = 'A store the gateway depends on is unreachable; retry shortly';
+    return withRetryAfter(httpError(503, message, 'server_error', 'store_unavailable'), 1);
+  }
   return httpError(500, 'The gateway failed to handle the request', 'server_error', 'internal_error');
+}
+
+/** Errors of a connection that failed (system codes), and PostgreSQL's connection and shutdown states. */
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'EAI_AGAIN',
+  // SQLSTATE class 08 (connection exception) and 57P01-03 (shutdown, crash shutdown, cannot connect now).
+  '08000',
+  '08001',
+  '08003',
+  '08006',
+  '57P01',
+  '57P02',
+  '57P03',
+]);
+
+/**
+ * A ledger, Redis or other store that cannot be reached: the request may well succeed in a moment, so it
+ * is a 503 with Retry-After (load balancers and SDKs retry those), not a 500 that says the gateway is broken.
+ */
+function isStoreUnreachable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { code } = error as { code?: unknown };
+  if (typeof code === 'string' && UNREACHABLE_CODES.has(code)) return true;
+  // pg's lost connections carry no code; Node's connect errors to a dual-stack host arrive aggregated.
+  if (/^Connection terminated/.test(error.message)) return true;
+  return error instanceof AggregateError && error.errors.some(isStoreUnreachable);
 }
 
 function withRetryAfter(error: HttpError, seconds: number | undefined): HttpError {
