@@ -1,0 +1,112 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { depositAddressOf } from '../billing/index.ts';
+import { hotkeyFromSecret } from '../bittensor/index.ts';
+import { runDepositCommand } from '../chain/index.ts';
+import { type GatewayConfig, LOCALNET_HOTKEY, loadConfig, loadProfiles } from '../config/index.ts';
+import { type Gateway, startGateway } from '../gateway/index.ts';
+import { type Localnet, startLocalnet } from '../localnet/index.ts';
+import { createTestLedger, type TestLedger } from './billing.ts';
+
+const CONFIRMATIONS = 3;
+const PAYER = '//deposit-e2e/payer';
+
+describe('deposits on localnet', () => {
+  let store: TestLedger;
+  let localnet: Localnet;
+  let config: GatewayConfig;
+  let gateway: Gateway;
+
+  beforeAll(async () => {
+    store = await createTestLedger('sqlite');
+    const loaded = loadConfig({
+      ...store.env,
+      TAOGATE_PORT: '0',
+      TAOGATE_LOG_LEVEL: 'silent',
+      TAOGATE_DEPOSIT_CONFIRMATIONS: String(CONFIRMATIONS),
+    });
+    if (!loaded.ok) throw new Error(loaded.errors.join('; '));
+    const validator = await hotkeyFromSecret(LOCALNET_HOTKEY);
+    // Blocks are sealed by the test, one at a time, so confirmations can be counted exactly.
+    localnet = await startLocalnet({
+      profiles: loadProfiles(loaded.config.profilesPath),
+      validatorHotkey: validator.ss58,
+      blockMs: 0,
+      minersPerSubnet: 1,
+    });
+    config = { ...loaded.config, chainUrl: localnet.chain.url };
+    gateway = await startGateway(config, pino({ level: 'silent' }));
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await localnet?.close();
+    await store?.dispose();
+  });
+
+  const balanceOf = async (coldkey: string) => (await store.ledger.accountByColdkey(coldkey))?.balanceRao;
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
+
+  it('credits a transfer after N confirmations, and only once across a restart that rescans its block', async () => {
+    const payer = (await hotkeyFromSecret(PAYER)).ss58;
+    await store.ledger.createAccount({ coldkey: payer, nowMs: Date.now() });
+    const depositAddress = (await depositAddressOf(config))!;
+    await until(
+      async () => (await store.ledger.depositCursor(depositAddress)) !== undefined,
+      'the watcher',
+      () => localnet.chain.produceBlock(),
+    );
+
+    // What `taogate deposit --from //deposit-e2e/payer --amount 0.25` runs, sealing blocks until it lands.
+    let output = '';
+    const sent = runDepositCommand(
+      { chainUrl: localnet.chain.url, from: PAYER, amount: '0.25', to: depositAddress },
+      (text) => {
+        output += text;
+      },
+    );
+    let landed = false;
+    void sent.then(() => {
+      landed = true;
+    });
+    while (!landed) {
+      await settle();
+      if (!landed) localnet.chain.produceBlock();
+    }
+    expect(await sent).toBe(0);
+    expect(output).toContain('in block');
+    // No block is sealed once the transfer has landed, so the best block is the one that includes it.
+    const includedIn = localnet.chain.bestBlock();
+    while (localnet.chain.bestBlock() < includedIn + CONFIRMATIONS - 1) localnet.chain.produceBlock();
+    await settle();
+    expect(await balanceOf(payer)).toBe(0n);
+
+    localnet.chain.produceBlock();
+    await until(async () => (await balanceOf(payer)) === 250_000_000n, 'the credit');
+
+    // A restart after a crash between crediting the block and moving the cursor past it reads it again.
+    await gateway.close();
+    await store.ledger.setDepositCursor(depositAddress, includedIn - 1);
+    gateway = await startGateway(config, pino({ level: 'silent' }));
+    await until(
+      async () => ((await store.ledger.depositCursor(depositAddress)) ?? 0) >= includedIn + 1,
+      'the rescan',
+      () => localnet.chain.produceBlock(),
+    );
+    expect(await balanceOf(payer)).toBe(250_000_000n);
+    expect((await store.ledger.audit()).every((books) => books.balanced)).toBe(true);
+  });
+});
+
+async function until(
+  condition: () => Promise<boolean>,
+  what: string,
+  meanwhile?: () => void,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    meanwhile?.();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
