@@ -1,5 +1,6 @@
 import type { SubnetTask } from '../config/index.ts';
 import type { RoutableModel } from '../router/index.ts';
+import { noteRequestedModel } from '../telemetry/index.ts';
 import { type HttpError, httpError } from './errors.ts';
 
 /** The routable model a request names, if it serves the endpoint's task; else the 4xx that says why. */
@@ -20,5 +21,7 @@ export function modelFor(
       error: httpError(400, message, 'invalid_request_error', 'model_task_mismatch', 'model'),
     };
   }
+  // Found: the request's metrics and span are labelled with this catalogue model from here on.
+  noteRequestedModel(model.id, model.profile.netuid);
   return { ok: true, model };
 }

@@ -78,6 +78,7 @@ describe('metrics and timings', () => {
     await stack.client.chat.completions
       .create({ model: 'sn9/none', messages: [{ role: 'user', content: 'x' }] })
       .catch(() => {});
+    await stack.client.embeddings.create({ model: 'sn5/kaito-embed', input: ['a', 'b'] });
 
     const samples = await scrape();
     const find = (name: string, labels: Record<string, string>) =>
@@ -99,6 +100,7 @@ describe('metrics and timings', () => {
       find('taogate_model_request_duration_seconds_count', { netuid: '18', model: 'sn18/cortex-chat' })
         ?.value,
     ).toBe(3);
+    expect(find('taogate_model_requests_total', { netuid: '5', model: 'sn5/kaito-embed' })?.value).toBe(1);
     const sn1Buckets = samples.filter(
       (s) => s.name === 'taogate_model_request_duration_seconds_bucket' && s.labels.netuid === '1',
     );

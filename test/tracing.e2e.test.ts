@@ -103,6 +103,21 @@ describe('tracing', () => {
     expect(upstreamTraceparents).toContain(`00-${traceId}-${spanId}-01`);
   });
 
+  it('names the GenAI operation of each endpoint: embeddings', async () => {
+    exporter.reset();
+    await stack.client.embeddings.create({ model: 'sn5/kaito-embed', input: 'trace an embedding' });
+    await spansSettled(() => exporter.getFinishedSpans().some((s) => s.kind === SpanKind.SERVER));
+    const spans = exporter.getFinishedSpans();
+    const server = spans.find((span) => span.kind === SpanKind.SERVER)!;
+    expect(attributes(server)).toMatchObject({
+      'gen_ai.operation.name': 'embeddings',
+      'gen_ai.request.model': 'sn5/kaito-embed',
+    });
+    const attempt = spans.find((span) => span.kind === SpanKind.CLIENT)!;
+    expect(attempt.name).toBe('embeddings sn5/kaito-embed');
+    expect(parentOf(attempt)).toBe(server.spanContext().spanId);
+  });
+
   it('makes one child span per attempt: a failed one, then the failover that answered', async () => {
     // The broken miner has the top incentive, so most requests try it first; send until one did.
     for (let i = 0; i < 20; i++) {
