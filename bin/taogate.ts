@@ -14,6 +14,8 @@ import {
 } from '../config/index.ts';
 import { startGateway } from '../gateway/index.ts';
 import { readChainUrlFile, removeChainUrlFile, startLocalnet, writeChainUrlFile } from '../localnet/index.ts';
+import { buildCatalog } from '../router/index.ts';
+import { loadPipelines, stepKindsOf } from '../router/pipelines/index.ts';
 import { requestLogFields, startTracing } from '../telemetry/index.ts';
 
 const HELP = `taogate — an OpenAI-compatible gateway to Bittensor subnets
@@ -95,9 +97,12 @@ switch (command) {
   case 'check-config':
     try {
       const profiles = loadProfiles(config.profilesPath);
+      const pipelines = config.pipelinesPath
+        ? loadPipelines(config.pipelinesPath, stepKindsOf(buildCatalog(profiles)))
+        : new Map();
       const hotkey = await hotkeyFromSecret(config.hotkeySecret);
       process.stdout.write(
-        `ok: network ${config.network}, ${profiles.length} subnet profiles, hotkey ${hotkey.ss58}\n` +
+        `ok: network ${config.network}, ${profiles.length} subnet profiles, ${pipelines.size} pipelines, hotkey ${hotkey.ss58}\n` +
           `${describeSources(loaded.sources, loaded.file)}\n` +
           `effective configuration (secrets redacted):\n${JSON.stringify(redactSecrets(config), null, 2)}\n`,
       );

@@ -1,5 +1,6 @@
 export {
   type ConfigResult,
+  DEFAULT_PIPELINES_PATH,
   type GatewayConfig,
   type LedgerSettings,
   LOCALNET_HOTKEY,

@@ -2,10 +2,13 @@ import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import { cachePolicyOf, embedThroughCache, type GatewayCache } from '../cache/index.ts';
 import type { ChatRouter, RoutableModel } from '../router/index.ts';
+import type { Pipeline } from '../router/pipelines/index.ts';
 import { embeddingBatchSender, embedInBatches } from './embed-texts.ts';
 import { base64Vector, embeddingsRequest } from './embeddings-schema.ts';
 import { type HttpError, invalidRequest, toHttpError } from './errors.ts';
 import { modelFor } from './model-lookup.ts';
+import { answerEmbeddingsWithPipeline } from './pipeline-embeddings-route.ts';
+import { isPipelineModel } from './pipeline-model-route.ts';
 import { parseJsonBody } from './request-body.ts';
 import { estimateTokens } from './response-shapes.ts';
 
@@ -14,6 +17,8 @@ export interface EmbeddingsRouteDeps {
   router: ChatRouter;
   deadlineMs: number;
   logger: Logger;
+  /** Named pipelines, answered for the models `pipeline/<name>` whose output step embeds. */
+  pipelines?: ReadonlyMap<string, Pipeline>;
   /** Vectors cached per text, identical texts in flight shared, texts of concurrent callers batched. */
   cache?: GatewayCache;
 }
@@ -29,6 +34,7 @@ export function embeddingsHandler(deps: EmbeddingsRouteDeps) {
     const parsed = await parseJsonBody(c, embeddingsRequest);
     if (!parsed.ok) return c.json(parsed.error.body, parsed.error.status);
     const body = parsed.value;
+    if (isPipelineModel(body.model)) return answerEmbeddingsWithPipeline(c, deps, body);
     const found = modelFor(deps.catalog, body.model, 'embeddings');
     if (!found.ok) return c.json(found.error.body, found.error.status);
     const { model } = found;

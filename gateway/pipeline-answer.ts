@@ -2,8 +2,14 @@ import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Logger } from 'pino';
 import type { PipelineRun, PipelineStepFailed } from '../router/pipelines/index.ts';
-import { pipelineFailure, pipelineUsage, serverTiming, stepSummaries } from './pipeline-report.ts';
-import type { ResponseShape } from './response-shapes.ts';
+import {
+  pipelineFailure,
+  pipelineUsage,
+  type StepSummary,
+  serverTiming,
+  stepSummaries,
+} from './pipeline-report.ts';
+import type { ResponseShape, Usage } from './response-shapes.ts';
 
 export interface PipelineAnswerOptions {
   shape: ResponseShape;
@@ -30,7 +36,7 @@ export async function writePipelineAnswer(
   const { shape, model } = options;
   if (!options.stream) {
     const failure = await run.finished;
-    if (failure) return failed(c, run, failure, options);
+    if (failure) return pipelineFailed(c, run, failure, options);
     const steps = stepSummaries(run, options.withOutputs);
     c.header('server-timing', serverTiming(run, { name: 'pipeline', ms: run.elapsedMs() }));
     const answer = shape.complete(shape.newId(), model, run.output.text, pipelineUsage(steps)) as object;
@@ -42,7 +48,7 @@ export async function writePipelineAnswer(
   try {
     first = await reader.next();
   } catch {
-    return failed(c, run, (await run.finished)!, options);
+    return pipelineFailed(c, run, (await run.finished)!, options);
   }
   c.header('server-timing', serverTiming(run, { name: 'ttfb', ms: run.elapsedMs() }));
   return streamSSE(c, async (sse) => {
@@ -71,11 +77,12 @@ export async function writePipelineAnswer(
   });
 }
 
-function failed(
+/** A failed run as an HTTP error naming the step (logged when it is the gateway's or a subnet's fault). */
+export function pipelineFailed(
   c: Context,
   run: PipelineRun,
   failure: PipelineStepFailed,
-  options: PipelineAnswerOptions,
+  options: Pick<PipelineAnswerOptions, 'partialResults' | 'logger' | 'model'>,
 ): Response {
   const error = pipelineFailure(failure, run, options.partialResults);
   if (error.status >= 500) {
@@ -83,4 +90,17 @@ function failed(
   }
   c.header('server-timing', serverTiming(run, { name: 'pipeline', ms: run.elapsedMs() }));
   return c.json(error.body, error.status, error.headers);
+}
+
+export type VectorRun =
+  | { ok: true; vector: number[]; steps: StepSummary[]; usage: Usage }
+  | { ok: false; failure: PipelineStepFailed };
+
+/** A run whose output step embeds, once every step has finished: the vector (vectors do not stream). */
+export async function vectorOf(run: PipelineRun, withOutputs: boolean): Promise<VectorRun> {
+  const failure = await run.finished;
+  if (failure) return { ok: false, failure };
+  const steps = stepSummaries(run, withOutputs);
+  const vector = run.reports().find((report) => report.id === run.pipeline.output)!.embedding!;
+  return { ok: true, vector, steps, usage: pipelineUsage(steps) };
 }

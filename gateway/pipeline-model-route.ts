@@ -3,9 +3,14 @@ import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { ChatRequest } from '../adapters/index.ts';
 import { ModelNotFound } from '../router/index.ts';
-import { PIPELINE_MODEL_PREFIX, type Pipeline, startPipeline } from '../router/pipelines/index.ts';
+import {
+  PIPELINE_MODEL_PREFIX,
+  type Pipeline,
+  type StepKind,
+  startPipeline,
+} from '../router/pipelines/index.ts';
 import type { Drain } from './drain.ts';
-import { type HttpError, invalidRequest, toHttpError } from './errors.ts';
+import { type HttpError, httpError, invalidRequest, toHttpError } from './errors.ts';
 import type { generationFields } from './generation-schema.ts';
 import { writePipelineAnswer } from './pipeline-answer.ts';
 import { requestCacheChoice, routedStepModels, type StepModelDeps } from './pipeline-step-models.ts';
@@ -45,6 +50,10 @@ export function answerWithPipeline<Body extends GenerationBody>(
     const error = toHttpError(new ModelNotFound(body.model));
     return c.json(error.body, error.status);
   }
+  if (pipeline.outputKind !== 'chat') {
+    const error = taskMismatch(body.model, pipeline, 'chat');
+    return c.json(error.body, error.status);
+  }
   const fanout = c.req.header('x-taogate-fanout') ?? body.taogate?.fanout;
   if (fanout !== undefined && Number(fanout) !== 1) {
     const error = invalidRequest('fan-out is not available for pipelines', 'taogate.fanout', 'invalid_value');
@@ -81,6 +90,12 @@ export function answerWithPipeline<Body extends GenerationBody>(
     partialResults: partialResultsAsked(c, body.taogate),
     logger: deps.logger,
   });
+}
+
+/** A 400 for a pipeline called on an endpoint other than the one its output step's answer fits. */
+export function taskMismatch(model: string, pipeline: Pipeline, endpoint: StepKind): HttpError {
+  const message = `The model '${model}' answers ${pipeline.outputKind}, not ${endpoint}: see GET /v1/models`;
+  return httpError(400, message, 'invalid_request_error', 'model_task_mismatch', 'model');
 }
 
 /** A 400 when the request, or a step's own sampling, asks for more than the gateway allows. */
@@ -128,7 +143,9 @@ export function pipelineModelEntry(name: string, pipeline: Pipeline) {
     object: 'model' as const,
     created: 0,
     owned_by: 'taogate-pipeline',
-    task: 'pipeline',
+    /** The endpoint that serves it, as for subnet models: what its output step answers. */
+    task: pipeline.outputKind,
+    kind: 'pipeline' as const,
     description: pipeline.description ?? null,
     steps: pipeline.steps.map((step) => ({ id: step.id, model: step.model })),
   };

@@ -1,17 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import type { Context } from 'hono';
 import { z } from 'zod';
-import { checkPipeline, type Pipeline, startPipeline } from '../router/pipelines/index.ts';
+import { checkPipeline, type Pipeline, startPipeline, stepKindsOf } from '../router/pipelines/index.ts';
 import { type HttpError, httpError, invalidRequest } from './errors.ts';
 import { generationFields } from './generation-schema.ts';
-import { writePipelineAnswer } from './pipeline-answer.ts';
+import { pipelineFailed, vectorOf, writePipelineAnswer } from './pipeline-answer.ts';
 import {
   type PipelineModelRouteDeps,
   partialResultsAsked,
   pipelineOverLimit,
   pipelineSignal,
 } from './pipeline-model-route.ts';
-import { requestCacheChoice, routedStepModels, stepKindsOf } from './pipeline-step-models.ts';
+import { serverTiming } from './pipeline-report.ts';
+import { requestCacheChoice, routedStepModels } from './pipeline-step-models.ts';
 import { parseJsonBody } from './request-body.ts';
 import type { ResponseShape } from './response-shapes.ts';
 
@@ -61,6 +62,12 @@ export function pipelineRunHandler(deps: PipelineModelRouteDeps) {
     const body = parsed.value;
     const resolved = resolvePipeline(deps, body.pipeline);
     if (!resolved.ok) return c.json(resolved.error.body, resolved.error.status);
+    const embeds = resolved.pipeline.outputKind === 'embeddings';
+    if (embeds && body.stream) {
+      const message = `the output step '${resolved.pipeline.output}' answers a vector, which does not stream`;
+      const error = invalidRequest(message, 'stream', 'invalid_value');
+      return c.json(error.body, error.status);
+    }
     const { temperature, top_p, max_tokens, seed } = body;
     const sampling = Object.fromEntries(
       Object.entries({ temperature, top_p, max_tokens, seed }).filter(([, value]) => value != null),
@@ -80,13 +87,32 @@ export function pipelineRunHandler(deps: PipelineModelRouteDeps) {
         streamOutput: stream,
       },
     );
+    const name = resolved.pipeline.name ?? INLINE;
+    const partialResults = partialResultsAsked(c, body);
+    if (embeds) {
+      const answered = await vectorOf(run, true);
+      if (!answered.ok)
+        return pipelineFailed(c, run, answered.failure, { partialResults, logger: deps.logger, model: name });
+      c.header('server-timing', serverTiming(run, { name: 'pipeline', ms: run.elapsedMs() }));
+      const { vector, usage, steps } = answered;
+      const id = pipelineRunShape.newId();
+      return c.json({
+        id,
+        object: 'pipeline.run',
+        created: now(),
+        pipeline: name,
+        output: vector,
+        usage,
+        taogate: { steps },
+      });
+    }
     return writePipelineAnswer(c, run, {
       shape: pipelineRunShape,
-      model: resolved.pipeline.name ?? INLINE,
+      model: name,
       stream,
       includeUsage: body.stream_options?.include_usage === true,
       withOutputs: true,
-      partialResults: partialResultsAsked(c, body),
+      partialResults,
       logger: deps.logger,
     });
   };

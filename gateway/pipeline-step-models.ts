@@ -2,13 +2,15 @@ import type { Context } from 'hono';
 import {
   type CachePolicy,
   cachePolicyOf,
+  embedThroughCache,
   type GatewayCache,
   routeThroughCache,
   stepCachePolicy,
 } from '../cache/index.ts';
 import type { ChatRouter, RoutableModel } from '../router/index.ts';
 import { ModelNotFound } from '../router/index.ts';
-import type { ModelKindOf, CachePolicy as StepCacheMode, StepModels } from '../router/pipelines/index.ts';
+import type { CachePolicy as StepCacheMode, StepEmbedding, StepModels } from '../router/pipelines/index.ts';
+import { type EmbeddedBatch, embeddingBatchSender } from './embed-texts.ts';
 import { type HttpError, invalidRequest } from './errors.ts';
 
 export interface StepModelDeps {
@@ -54,6 +56,29 @@ export function routedStepModels(deps: StepModelDeps, choice: RequestCacheChoice
         text: routed.text,
       };
     },
+
+    async embed(id, text, options) {
+      const model = deps.catalog.get(id);
+      if (!model) throw new ModelNotFound(id);
+      const send = embeddingBatchSender(deps.router, deps.catalog, model, undefined, options.deadlineMs);
+      if (!deps.cache) return stepEmbedding(await send([text], options.signal), false);
+      // Embeddings are deterministic: `auto` caches them, as it would a direct request.
+      const policy = stepPolicy(options.cache, choice, true);
+      const call = { model, dimensions: undefined, send };
+      const embedded = await embedThroughCache(deps.cache, policy, call, [text], options.signal);
+      return stepEmbedding(embedded.batch, embedded.cache === 'hit');
+    },
+  };
+}
+
+function stepEmbedding(batch: EmbeddedBatch, cached: boolean): StepEmbedding {
+  const { servedBy, miner, attempts } = batch.source;
+  return {
+    servedBy,
+    miner: cached ? undefined : `sn${miner.netuid}/uid${miner.uid}`,
+    attempts: cached ? 0 : attempts,
+    cached,
+    vector: batch.vectors[0]!,
   };
 }
 
@@ -90,9 +115,4 @@ export function requestCacheChoice(
   if (!checked.ok)
     return { ok: false, error: invalidRequest(checked.message, checked.param, 'invalid_value') };
   return { ok: true, choice };
-}
-
-/** Which catalogue models a step may call, and as what kind of step. */
-export function stepKindsOf(catalog: ReadonlyMap<string, RoutableModel>): ModelKindOf {
-  return (id) => (catalog.has(id) ? 'chat' : undefined);
 }

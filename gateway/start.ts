@@ -5,9 +5,9 @@ import { createAdapterRegistry } from '../adapters/index.ts';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { createGatewayCache } from '../cache/index.ts';
 import { createChainSource, type MetagraphSource } from '../chain/index.ts';
-import { type GatewayConfig, loadProfiles } from '../config/index.ts';
+import { DEFAULT_PIPELINES_PATH, type GatewayConfig, loadProfiles } from '../config/index.ts';
 import { buildCatalog, createChatRouter, createMinerRanking } from '../router/index.ts';
-import { loadPipelines } from '../router/pipelines/index.ts';
+import { loadPipelines, stepKindsOf } from '../router/pipelines/index.ts';
 import {
   createAttemptObserver,
   createGatewayMetrics,
@@ -15,9 +15,8 @@ import {
   observedAdapters,
 } from '../telemetry/index.ts';
 import { createGatewayApp } from './app.ts';
-import { createImageStore } from './image-store.ts';
 import { createDrain } from './drain.ts';
-import { stepKindsOf } from './pipeline-step-models.ts';
+import { createImageStore } from './image-store.ts';
 import { createLocalRateLimiter, rateLimitByIp } from './rate-limit.ts';
 import type { ReadinessCheck } from './readiness.ts';
 import { listen } from './server.ts';
@@ -91,8 +90,13 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   await cache.connected();
   const catalog = buildCatalog(profiles);
+  // The shipped pipelines are localnet examples: with other profiles, those they cannot run are left out.
+  const skipInvalid =
+    config.pipelinesPath === DEFAULT_PIPELINES_PATH
+      ? (problem: string) => logger.warn(`pipeline left out: ${problem}`)
+      : undefined;
   const pipelines = config.pipelinesPath
-    ? loadPipelines(config.pipelinesPath, stepKindsOf(catalog))
+    ? loadPipelines(config.pipelinesPath, stepKindsOf(catalog), skipInvalid)
     : undefined;
   const billing: Billing | undefined = config.ledger
     ? await startBilling({

@@ -3,7 +3,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { textEmbedding } from '../localnet/embedding-vectors.ts';
 import { type Stack, startStack } from './harness.ts';
+
+function expectSameVector(actual: readonly number[], expected: readonly number[]): void {
+  expect(actual).toHaveLength(expected.length);
+  for (const [index, value] of expected.entries()) expect(actual[index]).toBeCloseTo(value, 5);
+}
 
 // localnet miners answer "sn{netuid} miner {uid} heard: {last user message}", so a composed output shows
 // which subnet answered which step, in which order, with what input.
@@ -27,6 +33,12 @@ const PIPELINES = {
           fallback: 'sn4/targon-chat',
         },
         { id: 'last', model: 'sn1/apex-chat', input: 'C({{steps.middle.output}})' },
+      ],
+    },
+    'translate-then-embed': {
+      steps: [
+        { id: 'translate', model: 'sn1/apex-chat', input: 'T({{input}})' },
+        { id: 'embed', model: 'sn5/kaito-embed', input: '{{steps.translate.output}}' },
       ],
     },
     'no-fallback': {
@@ -240,6 +252,38 @@ describe('pipelines', () => {
     expect(second.taogate.steps[1]!.miner).toMatch(/^sn18\/uid\d$/);
   });
 
+  it('embeds what an earlier step answered, on the run endpoint and as an embeddings model', async () => {
+    const response = await run({ pipeline: 'translate-then-embed', input: 'hola' });
+    const body = (await response.json()) as { output: number[]; taogate: { steps: StepSummary[] } };
+    const translated = body.taogate.steps[0]!.output!;
+    expect(translated).toMatch(/^sn1 miner \d heard: T\(hola\)$/);
+    expectSameVector(body.output, textEmbedding(translated, 512));
+    expect(body.taogate.steps[1]).toMatchObject({ model: 'sn5/kaito-embed', status: 'done' });
+
+    const embedded = await stack.client.embeddings.create({
+      model: 'pipeline/translate-then-embed',
+      input: ['uno', 'dos'],
+    });
+    expect(embedded.model).toBe('pipeline/translate-then-embed');
+    const steps = (embedded as unknown as { taogate: { steps: (StepSummary & { input_index: number })[] } })
+      .taogate.steps;
+    for (const [index, word] of ['uno', 'dos'].entries()) {
+      const uid = steps
+        .find((step) => step.input_index === index && step.id === 'translate')!
+        .miner!.slice(-1);
+      expectSameVector(
+        embedded.data[index]!.embedding,
+        textEmbedding(`sn1 miner ${uid} heard: T(${word})`, 512),
+      );
+    }
+    expect(embedded.usage.total_tokens).toBeGreaterThan(0);
+
+    const mismatch = await stack.client.chat.completions
+      .create({ model: 'pipeline/translate-then-embed', messages: [{ role: 'user', content: 'x' }] })
+      .catch((e: unknown) => e as InstanceType<typeof OpenAI.APIError>);
+    expect((mismatch as InstanceType<typeof OpenAI.APIError>).status).toBe(400);
+  });
+
   it('refuses an invalid pipeline with a 400 naming the step', async () => {
     const cases: [unknown, RegExp][] = [
       [
@@ -272,6 +316,15 @@ describe('pipelines', () => {
       [
         { steps: [{ id: 'long', model: 'sn1/apex-chat', max_tokens: 5000 }] },
         /step 'long'.*max_tokens is 5000/,
+      ],
+      [
+        {
+          steps: [
+            { id: 'vector', model: 'sn5/kaito-embed' },
+            { id: 'reads', model: 'sn1/apex-chat', input: '{{steps.vector.output}}' },
+          ],
+        },
+        /step 'reads'.*embeddings output is not text/,
       ],
     ];
     for (const [pipeline, message] of cases) {

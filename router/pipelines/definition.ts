@@ -74,6 +74,8 @@ export interface Pipeline {
   description: string | undefined;
   steps: readonly PipelineStep[];
   output: string;
+  /** What the output step answers: text, or a vector. */
+  outputKind: StepKind;
 }
 
 /** Why a definition was refused: the step at fault (when one is), and the field's path. */
@@ -85,8 +87,11 @@ export interface PipelineProblem {
 
 export type PipelineCheck = { ok: true; pipeline: Pipeline } | { ok: false; problem: PipelineProblem };
 
-/** What kind a model id is, or undefined when it is not routable. */
-export type ModelKindOf = (model: string) => StepKind | undefined;
+/**
+ * What kind of step a model id makes: `unsupported` for a routable model of a task steps do not call
+ * (images), undefined for one that is not routable at all.
+ */
+export type ModelKindOf = (model: string) => StepKind | 'unsupported' | undefined;
 
 /** Validates a definition completely, before anything runs: every fault names its step. */
 export function checkPipeline(raw: unknown, kindOf: ModelKindOf, name?: string): PipelineCheck {
@@ -112,13 +117,18 @@ export function checkPipeline(raw: unknown, kindOf: ModelKindOf, name?: string):
   for (const [index, raw] of definition.steps.entries()) {
     if (indexOf.get(raw.id) !== index) return fail(index, 'id', `step id '${raw.id}' is used twice`);
     const kind = kindOf(raw.model);
-    if (!kind) return fail(index, 'model', unknownModel(raw.model));
+    if (kind === undefined || kind === 'unsupported') return fail(index, 'model', unusable(raw.model, kind));
     if (raw.fallback !== undefined) {
       const fallbackKind = kindOf(raw.fallback);
-      if (!fallbackKind) return fail(index, 'fallback', unknownModel(raw.fallback));
+      if (fallbackKind === undefined || fallbackKind === 'unsupported') {
+        return fail(index, 'fallback', unusable(raw.fallback, fallbackKind));
+      }
       if (fallbackKind !== kind) {
         return fail(index, 'fallback', `'${raw.fallback}' is a ${fallbackKind} model; the step is ${kind}`);
       }
+      // As for subnet profiles: another model's vectors live in another space, useless beside the first's.
+      if (kind === 'embeddings')
+        return fail(index, 'fallback', 'an embeddings step cannot fall back to another model');
     }
     const templates: { field: 'input' | 'system'; source: string | undefined }[] = [
       { field: 'input', source: raw.input },
@@ -133,7 +143,7 @@ export function checkPipeline(raw: unknown, kindOf: ModelKindOf, name?: string):
       for (const ref of template.template.steps) {
         if (!indexOf.has(ref)) return fail(index, field, `references unknown step '${ref}'`);
         const refKind = kindOf(definition.steps[indexOf.get(ref)!]!.model);
-        if (refKind !== 'chat') {
+        if (refKind === 'embeddings') {
           return fail(index, field, `reads step '${ref}', whose ${refKind} output is not text`);
         }
         needs.add(ref);
@@ -186,11 +196,18 @@ export function checkPipeline(raw: unknown, kindOf: ModelKindOf, name?: string):
   }
   return {
     ok: true,
-    pipeline: { name, description: definition.description, steps: runOrder(steps), output },
+    pipeline: {
+      name,
+      description: definition.description,
+      steps: runOrder(steps),
+      output,
+      outputKind: steps.find((step) => step.id === output)!.kind,
+    },
   };
 }
 
-function unknownModel(model: string): string {
+function unusable(model: string, kind: 'unsupported' | undefined): string {
+  if (kind === 'unsupported') return `'${model}' serves a task steps cannot call (chat and embeddings only)`;
   return model.startsWith('pipeline/')
     ? `'${model}' is a pipeline; a step calls a model`
     : `unknown model '${model}'`;

@@ -21,5 +21,6 @@ export {
   startPipeline,
 } from './run-pipeline.ts';
 export type { SegmentSplit } from './segments.ts';
-export type { StepCall, StepCallOptions, StepModels } from './step-models.ts';
+export { stepKindsOf } from './step-kinds.ts';
+export type { StepCall, StepCallOptions, StepEmbedding, StepModels } from './step-models.ts';
 export type { StepOutput } from './step-output.ts';

@@ -12,9 +12,14 @@ const pipelinesFile = z.strictObject({
 
 /**
  * Loads named pipelines from a JSON or YAML file (`{pipelines: {<name>: <definition>}}`) and checks each one
- * against the routable models: a mistake stops start-up with the file, pipeline, step and field named.
+ * against the routable models: a mistake stops start-up with the file, pipeline, step and field named, or,
+ * when `skipInvalid` is given, leaves that pipeline out and reports it there.
  */
-export function loadPipelines(path: string, kindOf: ModelKindOf): Map<string, Pipeline> {
+export function loadPipelines(
+  path: string,
+  kindOf: ModelKindOf,
+  skipInvalid?: (message: string) => void,
+): Map<string, Pipeline> {
   let raw: unknown;
   try {
     const text = readFileSync(path, 'utf8');
@@ -33,7 +38,10 @@ export function loadPipelines(path: string, kindOf: ModelKindOf): Map<string, Pi
     if (!checked.ok) {
       const { step, path: field, message } = checked.problem;
       const where = step === undefined ? '' : `, step '${step}'`;
-      throw new Error(`${path}: pipeline '${name}'${where}, field ${field.join('.')}: ${message}`);
+      const problem = `${path}: pipeline '${name}'${where}, field ${field.join('.')}: ${message}`;
+      if (!skipInvalid) throw new Error(problem);
+      skipInvalid(problem);
+      continue;
     }
     pipelines.set(name, checked.pipeline);
   }

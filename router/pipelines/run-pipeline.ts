@@ -4,6 +4,7 @@ import { PipelineStepFailed } from './errors.ts';
 import {
   callStep,
   callStepOnPieces,
+  embedStep,
   emptyTally,
   type StepContext,
   type StepTally,
@@ -11,7 +12,7 @@ import {
 } from './run-step.ts';
 import type { StepModels } from './step-models.ts';
 import { StepOutput } from './step-output.ts';
-import type { TemplateValues } from './template.ts';
+import { renderTemplate, type TemplateValues } from './template.ts';
 
 /** What a run is asked: the input `{{input}}` stands for, and sampling for steps that set none. */
 export interface PipelineRequest {
@@ -52,7 +53,10 @@ export interface StepReport {
   /** Why it failed, for failed steps. */
   error: unknown;
   promptText: string;
+  /** A chat step's answer (so far). */
   output: string;
+  /** An embeddings step's vector. */
+  embedding: number[] | undefined;
 }
 
 export interface PipelineRun {
@@ -72,6 +76,7 @@ interface StepState {
   endedAt: number | undefined;
   error: unknown;
   tally: StepTally;
+  embedding: number[] | undefined;
 }
 
 /**
@@ -92,7 +97,14 @@ export function startPipeline(
   const states = new Map<string, StepState>(
     pipeline.steps.map((step) => [
       step.id,
-      { status: 'waiting', startedAt: undefined, endedAt: undefined, error: undefined, tally: emptyTally() },
+      {
+        status: 'waiting',
+        startedAt: undefined,
+        endedAt: undefined,
+        error: undefined,
+        tally: emptyTally(),
+        embedding: undefined,
+      },
     ]),
   );
   const streamedFrom = new Set(pipeline.steps.flatMap((step) => step.streamInput?.from ?? []));
@@ -118,7 +130,10 @@ export function startPipeline(
         stepOutput: (id) =>
           piece !== undefined && id === step.streamInput?.from ? piece : outputs.get(id)!.text,
       });
-      if (step.streamInput) {
+      if (step.kind === 'embeddings') {
+        const text = renderTemplate(step.input, values());
+        state.embedding = await embedStep(step, text, context, state.tally);
+      } else if (step.streamInput) {
         const source = outputs.get(step.streamInput.from)!;
         const requestFor = (piece: string) => stepRequest(step, values(piece), request.sampling);
         await callStepOnPieces(step, source, requestFor, out, context, state.tally);
@@ -156,7 +171,7 @@ export function startPipeline(
     elapsedMs: () => performance.now() - started,
     reports: () =>
       pipeline.steps.map((step) => {
-        const { status, startedAt, endedAt, error, tally } = states.get(step.id)!;
+        const { status, startedAt, endedAt, error, tally, embedding } = states.get(step.id)!;
         return {
           id: step.id,
           requestedModel: step.model,
@@ -173,6 +188,7 @@ export function startPipeline(
           error,
           promptText: tally.promptText,
           output: outputs.get(step.id)!.text,
+          embedding,
         };
       }),
   };

@@ -2,7 +2,7 @@ import type { ChatMessage, ChatRequest } from '../../adapters/index.ts';
 import type { PipelineStep } from './definition.ts';
 import { StepTimeout } from './errors.ts';
 import { segmentsOf } from './segments.ts';
-import type { StepModels } from './step-models.ts';
+import type { StepCallOptions, StepModels } from './step-models.ts';
 import { StepOutput } from './step-output.ts';
 import { renderTemplate, type TemplateValues } from './template.ts';
 
@@ -66,7 +66,7 @@ export function stepRequest(
 
 /**
  * Runs a step's request on its model and, when that fails before any of the answer was handed on, on its
- * fallback model. Each model gets the step's timeout afresh, within what is left of the pipeline's deadline.
+ * fallback model.
  */
 export async function callStep(
   step: PipelineStep,
@@ -75,45 +75,91 @@ export async function callStep(
   context: StepContext,
   tally: StepTally,
 ): Promise<void> {
-  const models = step.fallback === undefined ? [step.model] : [step.model, step.fallback];
-  tally.promptText += (tally.promptText ? '\n' : '') + request.messages.map((m) => m.content).join('\n');
-  for (const [index, model] of models.entries()) {
-    const leftMs = context.deadlineAt - performance.now();
-    const timeoutMs = Math.min(step.timeoutMs ?? leftMs, leftMs);
-    const timer = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
-    const signal = AbortSignal.any([context.signal, timer]);
-    try {
-      const call = await context.models.chat(model, request, {
-        signal,
-        deadlineMs: timeoutMs,
-        cache: step.cache,
-      });
-      tally.calls++;
-      tally.servedBy = call.servedBy;
-      tally.attempts += call.attempts;
+  noteSent(tally, request.messages.map((m) => m.content).join('\n'));
+  await withFallback(
+    step,
+    context,
+    () => !out.started,
+    async (model, options) => {
+      const call = await context.models.chat(model, request, options);
+      noteAnswered(step, tally, call);
       tally.hedged ||= call.hedged;
-      tally.cached &&= call.cached;
-      tally.fallback ||= call.servedBy !== step.model;
-      if (call.miner && !tally.miners.includes(call.miner)) tally.miners.push(call.miner);
       let answer = '';
       for await (const chunk of call.text) {
-        if (signal.aborted) throw signal.reason;
+        if (options.signal.aborted) throw options.signal.reason;
         if (context.buffered) answer += chunk;
         else out.append(chunk);
       }
       out.append(answer);
-      return;
+    },
+  );
+}
+
+/** Embeds the step's one text, on its model (an embeddings step has no fallback: see definition.ts). */
+export function embedStep(
+  step: PipelineStep,
+  text: string,
+  context: StepContext,
+  tally: StepTally,
+): Promise<number[]> {
+  noteSent(tally, text);
+  return withFallback(
+    step,
+    context,
+    () => true,
+    async (model, options) => {
+      const embedded = await context.models.embed(model, text, options);
+      noteAnswered(step, tally, embedded);
+      return embedded.vector;
+    },
+  );
+}
+
+/**
+ * Calls the step's model and, when that fails and `canFallBack` still allows, its fallback model. Each
+ * model gets the step's timeout afresh, within what is left of the pipeline's deadline.
+ */
+async function withFallback<T>(
+  step: PipelineStep,
+  context: StepContext,
+  canFallBack: () => boolean,
+  call: (model: string, options: StepCallOptions) => Promise<T>,
+): Promise<T> {
+  const models = step.fallback === undefined ? [step.model] : [step.model, step.fallback];
+  let lastError: unknown;
+  for (const model of models) {
+    const leftMs = context.deadlineAt - performance.now();
+    if (lastError !== undefined && (leftMs <= 0 || context.signal.aborted || !canFallBack())) break;
+    const timeoutMs = Math.min(step.timeoutMs ?? leftMs, leftMs);
+    const timer = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
+    const signal = AbortSignal.any([context.signal, timer]);
+    try {
+      return await call(model, { signal, deadlineMs: timeoutMs, cache: step.cache });
     } catch (error) {
-      const reason =
+      lastError =
         timer.aborted && !context.signal.aborted && step.timeoutMs !== undefined
           ? new StepTimeout(step.id, timeoutMs)
           : error;
-      const last = index === models.length - 1;
-      if (last || out.started || context.signal.aborted || performance.now() >= context.deadlineAt) {
-        throw reason;
-      }
     }
   }
+  throw lastError;
+}
+
+function noteSent(tally: StepTally, promptText: string): void {
+  tally.promptText += (tally.promptText ? '\n' : '') + promptText;
+}
+
+function noteAnswered(
+  step: PipelineStep,
+  tally: StepTally,
+  call: { servedBy: string; miner: string | undefined; attempts: number; cached: boolean },
+): void {
+  tally.calls++;
+  tally.servedBy = call.servedBy;
+  tally.attempts += call.attempts;
+  tally.cached &&= call.cached;
+  tally.fallback ||= call.servedBy !== step.model;
+  if (call.miner && !tally.miners.includes(call.miner)) tally.miners.push(call.miner);
 }
 
 /**

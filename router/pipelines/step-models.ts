@@ -21,10 +21,20 @@ export interface StepCallOptions {
   cache: CachePolicy;
 }
 
+/** One answered embeddings call: the vector of the step's one text. */
+export interface StepEmbedding {
+  servedBy: string;
+  miner: string | undefined;
+  attempts: number;
+  cached: boolean;
+  vector: number[];
+}
+
 /**
  * How steps reach models: the gateway gives the pipeline engine the same router (and cache) every other
  * request goes through, so steps share its warm connections, hedging, breakers and fallbacks.
  */
 export interface StepModels {
   chat(model: string, request: ChatRequest, options: StepCallOptions): Promise<StepCall>;
+  embed(model: string, text: string, options: StepCallOptions): Promise<StepEmbedding>;
 }
