@@ -7,6 +7,7 @@ import { type Stack, startStack } from './harness.ts';
 
 const CLIENT_TRACE_ID = '4bf92f3577b34da6a3ce929d0e0e4736';
 const CLIENT_SPAN_ID = '00f067aa0ba902b7';
+const HEDGE_WARM_UP = 10;
 
 describe('tracing', () => {
   const exporter = new InMemorySpanExporter();
@@ -25,7 +26,11 @@ describe('tracing', () => {
     tracing = startTracing({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     subscribe('undici:request:create', onRequest);
     stack = await startStack({
-      env: { TAOGATE_TRACING: 'on', TAOGATE_HEDGE: 'off' },
+      env: {
+        TAOGATE_TRACING: 'on',
+        TAOGATE_HEDGE_MIN_SAMPLES: String(HEDGE_WARM_UP),
+        TAOGATE_RETRY_BUDGET_FLOOR: '1000',
+      },
       // sn18's top miner always fails: a request there makes a failed attempt, then a failover.
       localnet: { behaviour: (netuid, uid) => (netuid === 18 && uid === 1 ? { errorRate: 1 } : undefined) },
     });
@@ -148,6 +153,64 @@ describe('tracing', () => {
       return;
     }
     throw new Error('no request tried the broken miner first in 20 tries');
+  });
+
+  it('marks the second call of a hedged request as a hedge, and the slow first one as cancelled', async () => {
+    for (let i = 0; i < HEDGE_WARM_UP; i++) {
+      await stack.client.chat.completions.create({
+        model: 'sn4/targon-chat',
+        messages: [{ role: 'user', content: `warm ${i}` }],
+      });
+    }
+    const slow = stack.localnet.miner(4, 1);
+    slow.behaviour = { ...slow.behaviour, latencyMs: 2000 };
+    try {
+      // The slow miner has the top incentive: about every other request goes to it first.
+      for (let i = 0; i < 30; i++) {
+        exporter.reset();
+        const { response } = await stack.client.chat.completions
+          .create({ model: 'sn4/targon-chat', messages: [{ role: 'user', content: `hedge ${i}` }] })
+          .withResponse();
+        if (response.headers.get('x-taogate-hedged') !== '1') continue;
+        await spansSettled(
+          () => exporter.getFinishedSpans().filter((s) => s.kind === SpanKind.CLIENT).length === 2,
+        );
+        const attempts = exporter
+          .getFinishedSpans()
+          .filter((span) => span.kind === SpanKind.CLIENT)
+          .sort(
+            (a, b) => Number(attributes(a)['taogate.attempt']) - Number(attributes(b)['taogate.attempt']),
+          );
+        expect(attempts.map((span) => attributes(span)['taogate.hedge'])).toEqual([false, true]);
+        expect(attributes(attempts[0]!)).toMatchObject({
+          'taogate.miner.uid': 1,
+          'taogate.outcome': 'cancelled',
+        });
+        expect(attributes(attempts[1]!)['taogate.outcome']).toBe('answered');
+        const timing = response.headers.get('server-timing')!;
+        expect(timing).toMatch(/attempt-2;dur=[\d.]+;desc="sn4\/uid\d hedge answered"/);
+        return;
+      }
+      throw new Error('no request was hedged in 30 tries');
+    } finally {
+      slow.behaviour = { ...slow.behaviour, latencyMs: 0 };
+    }
+  });
+
+  it('marks fan-out calls as fan-out, not hedges', async () => {
+    exporter.reset();
+    await stack.client.chat.completions.create({
+      model: 'sn1/apex-chat',
+      messages: [{ role: 'user', content: 'best of three' }],
+      // @ts-expect-error: taogate's own request field
+      taogate: { fanout: 3 },
+    });
+    await spansSettled(() => exporter.getFinishedSpans().some((s) => s.kind === SpanKind.SERVER));
+    const attempts = exporter.getFinishedSpans().filter((span) => span.kind === SpanKind.CLIENT);
+    expect(attempts).toHaveLength(3);
+    for (const attempt of attempts) {
+      expect(attributes(attempt)).toMatchObject({ 'taogate.fanout': true, 'taogate.hedge': false });
+    }
   });
 });
 
