@@ -2,21 +2,16 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { LOCALNET_HOTKEY, loadProfiles } from '../config/index.ts';
 import { type Localnet, startLocalnet } from '../localnet/index.ts';
+import { type ChatAnswer, readChatAnswer } from './chat-answer.ts';
 import { type GatewayProcess, spawnGateway } from './gateway-process.ts';
 
 const STREAMS = 50;
 
-interface StreamOutcome {
-  text: string;
-  done: boolean;
-  /** The `error` object of an error event, if the stream ended with one. */
-  error: { code: string | null; type: string } | undefined;
-  /** Anything that was not a well-formed `data:` event. */
-  malformed: string[];
+interface StreamOutcome extends ChatAnswer {
   endedAt: number;
 }
 
-/** Reads one chat stream to its end, as raw SSE events, after `started` is told the first chunk came. */
+/** Reads one chat stream to its end; `started` is told when its first event came. */
 async function readStream(baseUrl: string, prompt: string, started: () => void): Promise<StreamOutcome> {
   const response = await fetch(`${baseUrl}/v1/chat/completions`, {
     method: 'POST',
@@ -27,37 +22,12 @@ async function readStream(baseUrl: string, prompt: string, started: () => void):
       stream: true,
     }),
   });
-  expect(response.status).toBe(200);
-  const outcome: StreamOutcome = { text: '', done: false, error: undefined, malformed: [], endedAt: 0 };
-  let buffer = '';
   let first = true;
-  const decoder = new TextDecoder();
-  for await (const bytes of response.body!) {
-    buffer += decoder.decode(bytes, { stream: true });
-    let end = buffer.indexOf('\n\n');
-    while (end >= 0) {
-      const event = buffer.slice(0, end);
-      buffer = buffer.slice(end + 2);
-      end = buffer.indexOf('\n\n');
-      if (!event.startsWith('data: ')) outcome.malformed.push(event);
-      else if (event === 'data: [DONE]') outcome.done = true;
-      else {
-        const data = JSON.parse(event.slice(6)) as {
-          error?: StreamOutcome['error'];
-          choices?: { delta: { content?: string } }[];
-        };
-        if (data.error) outcome.error = data.error;
-        outcome.text += data.choices?.[0]?.delta.content ?? '';
-      }
-      if (first) {
-        first = false;
-        started();
-      }
-    }
-  }
-  if (buffer.trim()) outcome.malformed.push(buffer);
-  outcome.endedAt = Date.now();
-  return outcome;
+  const answer = await readChatAnswer(response, () => {
+    if (first) started();
+    first = false;
+  });
+  return { ...answer, endedAt: Date.now() };
 }
 
 /** Opens `STREAMS` streams: `underway` resolves once each has had its first event, `outcomes` at their ends. */
@@ -113,7 +83,7 @@ describe('SIGTERM with streams in flight (a gateway process)', () => {
     expect(exit).toEqual({ code: 0, signal: null });
     expect(late).toBe('refused');
     for (const { prompt, outcome } of results) {
-      expect(outcome).toMatchObject({ done: true, error: undefined, malformed: [] });
+      expect(outcome).toMatchObject({ status: 200, complete: true });
       expect(outcome.text).toMatch(new RegExp(`^sn1 miner \\d heard: ${prompt}$`));
       expect(outcome.endedAt).toBeLessThanOrEqual(exitedAt);
     }
@@ -134,8 +104,7 @@ describe('SIGTERM with streams in flight (a gateway process)', () => {
 
     expect(exit).toEqual({ code: 0, signal: null });
     for (const { outcome } of results) {
-      expect(outcome.malformed).toEqual([]);
-      expect(outcome.done).toBe(false);
+      expect(outcome).toMatchObject({ status: 200, malformed: [], done: false });
       expect(outcome.error).toMatchObject({ type: 'server_error', code: 'server_shutting_down' });
       expect(outcome.text.length).toBeGreaterThan(0);
       expect(outcome.endedAt).toBeLessThanOrEqual(exitedAt);
