@@ -1,21 +1,10 @@
-import { z } from 'zod';
 import { UpstreamError } from './errors.ts';
 import { sseData } from './sse-data.ts';
 
 // OpenAI's streamed chat completion: `data: {chat.completion.chunk}` events, text in
 // `choices[i].delta.content`, and a final `data: [DONE]` (API reference, "The chat completion chunk object";
 // vLLM, SGLang and SN1's miners send the same). Only what we read is checked; everything else may vary.
-const chunkSchema = z.object({
-  choices: z
-    .array(
-      z.object({
-        index: z.int().optional(),
-        delta: z.object({ content: z.string().nullish() }).nullish(),
-      }),
-    )
-    .optional(),
-  error: z.object({ message: z.string().optional() }).nullish(),
-});
+// Checked by hand rather than with a schema: this runs once per streamed token, on the hot path.
 
 const DONE = '[DONE]';
 
@@ -26,19 +15,40 @@ const DONE = '[DONE]';
 export async function* openAiStreamText(text: AsyncIterable<string>): AsyncGenerator<string> {
   for await (const data of sseData(text)) {
     if (data === DONE) return;
-    const chunk = chunkSchema.safeParse(parseJson(data));
-    if (!chunk.success)
-      throw new UpstreamError('upstream_invalid', 'the stream sent a chunk of the wrong shape');
-    if (chunk.data.error) {
-      const message = chunk.data.error.message ?? 'no message';
-      throw new UpstreamError('upstream_invalid', `the stream reported an error: ${message.slice(0, 300)}`);
-    }
-    for (const choice of chunk.data.choices ?? []) {
-      const content = choice.delta?.content;
-      if ((choice.index ?? 0) === 0 && content) yield content;
+    const chunk = parseJson(data);
+    if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) throw wrongShape();
+    const { choices, error } = chunk as { choices?: unknown; error?: unknown };
+    if (error !== undefined && error !== null) throw reportedError(error);
+    if (choices === undefined) continue;
+    if (!Array.isArray(choices)) throw wrongShape();
+    for (const choice of choices) {
+      const content = contentOf(choice);
+      if (content) yield content;
     }
   }
   throw new UpstreamError('upstream_invalid', 'the stream ended before [DONE]');
+}
+
+/** The first choice's text delta; undefined for other choices and empty deltas. */
+function contentOf(choice: unknown): string | undefined {
+  if (typeof choice !== 'object' || choice === null) throw wrongShape();
+  const { index, delta } = choice as { index?: unknown; delta?: unknown };
+  if (index !== undefined && typeof index !== 'number') throw wrongShape();
+  if (delta === undefined || delta === null) return undefined;
+  if (typeof delta !== 'object') throw wrongShape();
+  const content = (delta as { content?: unknown }).content;
+  if (content !== undefined && content !== null && typeof content !== 'string') throw wrongShape();
+  return (index ?? 0) === 0 ? (content ?? undefined) : undefined;
+}
+
+function reportedError(error: unknown): UpstreamError {
+  const message = (error as { message?: unknown }).message;
+  const said = typeof message === 'string' ? message.slice(0, 300) : 'no message';
+  return new UpstreamError('upstream_invalid', `the stream reported an error: ${said}`);
+}
+
+function wrongShape(): UpstreamError {
+  return new UpstreamError('upstream_invalid', 'the stream sent a chunk of the wrong shape');
 }
 
 function parseJson(data: string): unknown {
