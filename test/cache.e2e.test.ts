@@ -259,43 +259,87 @@ describe('response cache, with Redis shared by two gateway replicas', () => {
   });
 });
 
-describe('response cache when Redis goes away', () => {
+describe('response cache when Redis is slow, goes away and comes back', () => {
   let stack: Stack;
   let redis: ChildProcess;
+  let port: number;
+  const prefix = uniquePrefix();
+
+  /** A Redis of this test's own (never the shared one), which it may slow down and kill. */
+  async function startRedis(): Promise<ChildProcess> {
+    const args = [
+      '--port',
+      String(port),
+      '--save',
+      '',
+      '--appendonly',
+      'no',
+      '--enable-debug-command',
+      'yes',
+    ];
+    const child = spawn('redis-server', [...args, '--daemonize', 'no'], { stdio: 'ignore' });
+    await waitForPort(port);
+    return child;
+  }
+
+  async function cacheStats() {
+    const response = await fetch(`${stack.baseURL}/cache`);
+    return (await response.json()) as { redis: { connected: boolean; errors: number } };
+  }
 
   beforeAll(async () => {
-    const port = await freePort();
-    redis = spawn(
-      'redis-server',
-      ['--port', String(port), '--save', '', '--appendonly', 'no', '--daemonize', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    await waitForPort(port);
-    stack = await startStack({ env: { ...BASE_ENV, TAOGATE_REDIS_URL: `redis://127.0.0.1:${port}` } });
+    port = await freePort();
+    redis = await startRedis();
+    stack = await startStack({
+      env: { ...BASE_ENV, TAOGATE_REDIS_URL: `redis://127.0.0.1:${port}`, TAOGATE_CACHE_PREFIX: prefix },
+    });
   });
   afterAll(async () => {
     redis?.kill('SIGKILL');
     await stack?.close();
   });
 
-  it('keeps answering from memory and upstream, and counts what Redis missed', async () => {
+  it('does not wait on a Redis that stopped answering beyond its command timeout', async () => {
+    const sleeper = new Redis({ port });
+    const sleeping = sleeper.call('DEBUG', 'SLEEP', '1.5');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const started = performance.now();
+    const answer = await ask(stack.client, 'while redis sleeps');
+    expect(answer.cache).toBe('miss');
+    expect(performance.now() - started).toBeLessThan(1000);
+    await sleeping;
+    sleeper.disconnect();
+    expect((await cacheStats()).redis.errors).toBeGreaterThan(0);
+  });
+
+  it('keeps answering from memory and upstream while Redis is down, and counts what it missed', async () => {
     expect((await ask(stack.client, 'before the outage')).cache).toBe('miss');
+    const errorsBefore = (await cacheStats()).redis.errors;
     redis.kill('SIGKILL');
     await once(redis, 'exit');
     const results = await Promise.all([
       ask(stack.client, 'before the outage'),
       ask(stack.client, 'during the outage'),
-      ask(stack.client, 'during the outage, streamed', { stream: false }),
+      ask(stack.client, 'during the outage, too'),
     ]);
     expect(results.map((r) => r.cache)).toEqual(['hit', 'miss', 'miss']);
     expect((await ask(stack.client, 'during the outage')).cache).toBe('hit');
-    const stats = (await (await fetch(`${stack.baseURL}/cache`)).json()) as {
-      redis: { connected: boolean; errors: number };
-    };
+    const stats = await cacheStats();
     expect(stats.redis.connected).toBe(false);
-    expect(stats.redis.errors).toBeGreaterThan(0);
+    expect(stats.redis.errors).toBeGreaterThan(errorsBefore);
+  });
+
+  it('uses Redis again once it is back', async () => {
+    redis = await startRedis();
+    await expect
+      .poll(async () => (await cacheStats()).redis.connected, { timeout: 5000, interval: 100 })
+      .toBe(true);
+    expect((await ask(stack.client, 'after the outage')).cache).toBe('miss');
+    const direct = new Redis({ port });
+    await expect
+      .poll(async () => (await direct.keys(`${prefix}*`)).length, { timeout: 2000 })
+      .toBeGreaterThan(0);
+    direct.disconnect();
   });
 });
 
