@@ -11,6 +11,7 @@ function memoryCache(
   maxBytes = 1 << 20,
   replicas?: AnswerCacheOptions['replicas'],
   redis?: ReturnType<typeof connectRedis>,
+  lockMs = 2000,
 ) {
   const events: CacheEvent[] = [];
   const store = createTieredStore({
@@ -19,7 +20,7 @@ function memoryCache(
     prefix,
     onRedisError: () => events.push('redis_error'),
   });
-  const cache = createAnswerCache({ store, replicas, lockMs: 2000, observe: (event) => events.push(event) });
+  const cache = createAnswerCache({ store, replicas, lockMs, observe: (event) => events.push(event) });
   return { cache, store, events };
 }
 
@@ -134,7 +135,7 @@ describe('answer cache across replicas sharing Redis', () => {
     await Promise.all(connections.map((c) => closeRedis(c)));
   });
 
-  async function replica() {
+  async function replica(lockMs = 2000) {
     const redis = connectRedis(REDIS_URL);
     const subscriber = connectRedis(REDIS_URL, { queueWhileDisconnected: true });
     connections.push(redis, subscriber);
@@ -143,11 +144,11 @@ describe('answer cache across replicas sharing Redis', () => {
       redis,
       subscriber,
       prefix,
-      lockMs: 2000,
+      lockMs,
       onRedisError: () => {},
     });
     await new Promise((resolve) => setTimeout(resolve, 20));
-    return memoryCache(1 << 20, replicas, redis);
+    return { ...memoryCache(1 << 20, replicas, redis, lockMs), redis };
   }
 
   it('makes one upstream call for identical requests arriving at two replicas at once', async () => {
@@ -161,5 +162,17 @@ describe('answer cache across replicas sharing Redis', () => {
     expect(new Set(texts)).toEqual(new Set(['one call']));
     expect(state.calls).toBe(1);
     expect([...a.events, ...b.events]).toContain('coalesced_replica');
+  });
+
+  it('takes over from a leader that died holding the lock once the lock lapses', async () => {
+    const follower = await replica(300);
+    // A leader that took the lock and then vanished: nobody renews it, nobody announces.
+    await follower.redis.set(`${prefix}lock:r2`, 'dead leader', 'PX', 300);
+    const { produce, state } = upstream(['late ', 'but ', 'answered']);
+    const started = performance.now();
+    const served = await follower.cache.answer(lookup('r2'), produce);
+    expect(await collect(served.text)).toBe('late but answered');
+    expect(state.calls).toBe(1);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(250);
   });
 });

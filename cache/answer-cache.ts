@@ -122,7 +122,7 @@ export function createAnswerCache(options: AnswerCacheOptions) {
       }
       options.observe('miss');
       let produced: Produced<unknown>;
-      const renewal = lock ? setInterval(() => lock.renew(), options.lockMs / 3) : undefined;
+      const renewal = lock ? setInterval(() => lock.renew(), options.lockMs / 3).unref() : undefined;
       try {
         produced = await produce(signal);
       } catch (error) {

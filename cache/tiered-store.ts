@@ -38,9 +38,11 @@ const MAX_ENTRY_SHARE = 8;
  */
 export function createTieredStore(options: TieredStoreOptions) {
   const counts = { evictions: 0, expirations: 0 };
+  // lru-cache needs a positive bound: with 0 bytes allowed, a 1-byte cache keeps nothing, as asked.
+  const maxSize = Math.max(1, options.maxBytes);
   const memory = new LRUCache<string, MemoryEntry>({
-    maxSize: options.maxBytes,
-    maxEntrySize: Math.max(1, Math.floor(options.maxBytes / MAX_ENTRY_SHARE)),
+    maxSize,
+    maxEntrySize: Math.max(1, Math.floor(maxSize / MAX_ENTRY_SHARE)),
     sizeCalculation: (entry) => entry.bytes,
     dispose: (_entry, _key, reason) => {
       if (reason === 'evict') counts.evictions++;
