@@ -1,15 +1,17 @@
 import type { Context } from 'hono';
 import { streamSSE } from 'hono/streaming';
 import type { Logger } from 'pino';
+import { meterFailure } from '../billing/index.ts';
 import type { PipelineRun, PipelineStepFailed } from '../router/pipelines/index.ts';
 import {
+  billSteps,
   pipelineFailure,
   pipelineUsage,
   type StepSummary,
   serverTiming,
   stepSummaries,
 } from './pipeline-report.ts';
-import type { ResponseShape, Usage } from './response-shapes.ts';
+import type { ResponseShape } from './response-shapes.ts';
 
 export interface PipelineAnswerOptions {
   shape: ResponseShape;
@@ -37,7 +39,7 @@ export async function writePipelineAnswer(
   if (!options.stream) {
     const failure = await run.finished;
     if (failure) return pipelineFailed(c, run, failure, options);
-    const steps = stepSummaries(run, options.withOutputs);
+    const steps = billSteps(stepSummaries(run, options.withOutputs));
     c.header('server-timing', serverTiming(run, { name: 'pipeline', ms: run.elapsedMs() }));
     const answer = shape.complete(shape.newId(), model, run.output.text, pipelineUsage(steps)) as object;
     return c.json({ ...answer, taogate: { steps } });
@@ -59,18 +61,21 @@ export async function writePipelineAnswer(
     if (opening !== undefined) await send(opening);
     try {
       for (let next = first; !next.done; next = await reader.next()) {
-        if (sse.aborted) return;
+        if (sse.aborted) break;
         await send(shape.delta(id, model, created, next.value));
       }
     } catch {
       // The run's failure is reported below, once every step has stopped.
     }
     const failure = await run.finished;
+    // A client that left is charged for the steps that answered before it did, as a direct stream is.
+    if (sse.aborted) return void billSteps(stepSummaries(run, false));
     if (failure) {
+      meterFailure();
       await send(pipelineFailure(failure, run, options.partialResults).body);
       return;
     }
-    const steps = stepSummaries(run, options.withOutputs);
+    const steps = billSteps(stepSummaries(run, options.withOutputs));
     await send({ ...(shape.closing(id, model, created) as object), taogate: { steps } });
     if (options.includeUsage) await send(shape.usage(id, model, created, pipelineUsage(steps)));
     await sse.writeSSE({ data: '[DONE]' });
@@ -93,7 +98,7 @@ export function pipelineFailed(
 }
 
 export type VectorRun =
-  | { ok: true; vector: number[]; steps: StepSummary[]; usage: Usage }
+  | { ok: true; vector: number[]; steps: StepSummary[] }
   | { ok: false; failure: PipelineStepFailed };
 
 /** A run whose output step embeds, once every step has finished: the vector (vectors do not stream). */
@@ -102,5 +107,5 @@ export async function vectorOf(run: PipelineRun, withOutputs: boolean): Promise<
   if (failure) return { ok: false, failure };
   const steps = stepSummaries(run, withOutputs);
   const vector = run.reports().find((report) => report.id === run.pipeline.output)!.embedding!;
-  return { ok: true, vector, steps, usage: pipelineUsage(steps) };
+  return { ok: true, vector, steps };
 }

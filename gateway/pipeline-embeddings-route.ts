@@ -10,7 +10,7 @@ import {
   pipelineSignal,
   taskMismatch,
 } from './pipeline-model-route.ts';
-import type { StepSummary } from './pipeline-report.ts';
+import { billSteps, pipelineUsage, type StepSummary } from './pipeline-report.ts';
 import { requestCacheChoice, routedStepModels } from './pipeline-step-models.ts';
 
 /**
@@ -61,9 +61,9 @@ export async function answerEmbeddingsWithPipeline(
   }
   const done = answers.flatMap((answer) => (answer.ok ? [answer] : []));
   const steps: (StepSummary & { input_index: number })[] = done.flatMap((answer, index) =>
-    answer.steps.map((step) => ({ ...step, input_index: index })),
+    billSteps(answer.steps).map((step) => ({ ...step, input_index: index })),
   );
-  const tokens = done.reduce((sum, answer) => sum + answer.usage.total_tokens, 0);
+  const { total_tokens: tokens, cost_rao } = pipelineUsage(steps);
   return c.json({
     object: 'list',
     data: done.map((answer, index) => ({
@@ -72,7 +72,7 @@ export async function answerEmbeddingsWithPipeline(
       embedding: body.encoding_format === 'base64' ? base64Vector(answer.vector) : answer.vector,
     })),
     model: body.model,
-    usage: { prompt_tokens: tokens, total_tokens: tokens },
+    usage: { prompt_tokens: tokens, total_tokens: tokens, ...(cost_rao !== undefined && { cost_rao }) },
     taogate: { steps },
   });
 }

@@ -1,4 +1,5 @@
 import { UpstreamError } from '../adapters/index.ts';
+import { meteredUsage } from '../billing/index.ts';
 import {
   type PipelineRun,
   type PipelineStepFailed,
@@ -26,11 +27,13 @@ export interface StepSummary {
   fallback: boolean;
   /** Upstream calls the step made (more than one when it started on pieces of its input). */
   calls: number;
-  /** The step's own usage: a pipeline's usage (and bill) is the sum of its steps'. */
-  usage: Usage;
+  /** The step's own usage (with its `cost_rao` when billed): a pipeline's is the sum of its steps'. */
+  usage: BilledUsage;
   output?: string;
   error?: { message: string; code: string | null };
 }
+
+type BilledUsage = Usage & { cost_rao?: number };
 
 const ZERO_USAGE: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
 
@@ -61,15 +64,27 @@ export function stepSummaries(run: PipelineRun, withOutputs: boolean): StepSumma
   });
 }
 
-/** The pipeline's usage: the sum of its steps'. */
-export function pipelineUsage(steps: readonly StepSummary[]): Usage {
-  const usage = { ...ZERO_USAGE };
+/** The pipeline's usage: the sum of its steps' (and of their costs, when billed). */
+export function pipelineUsage(steps: readonly StepSummary[]): BilledUsage {
+  const usage: BilledUsage = { ...ZERO_USAGE };
   for (const step of steps) {
     usage.prompt_tokens += step.usage.prompt_tokens;
     usage.completion_tokens += step.usage.completion_tokens;
     usage.total_tokens += step.usage.total_tokens;
+    if (step.usage.cost_rao !== undefined) usage.cost_rao = (usage.cost_rao ?? 0) + step.usage.cost_rao;
   }
   return usage;
+}
+
+/**
+ * Reports every answered step to the billing meter (a no-op when the ledger is off): a pipeline is charged
+ * the sum of its steps, each at the price of the model that answered it. Called once, when the answer is
+ * complete; a failed pipeline reports nothing and is not charged.
+ */
+export function billSteps(steps: readonly StepSummary[]): StepSummary[] {
+  return steps.map((step) =>
+    step.calls > 0 ? { ...step, usage: meteredUsage(step.model, step.usage) } : step,
+  );
 }
 
 /**

@@ -122,6 +122,11 @@ export async function startBilling(options: BillingOptions): Promise<Billing> {
   };
   const modelsOf = (body: Record<string, unknown>): string[] => {
     if (Array.isArray(body.steps)) return body.steps.flatMap(stepModels);
+    // POST /v1/pipelines/run: `pipeline` is a named pipeline or a whole definition.
+    const run = body.pipeline;
+    if (typeof run === 'string') return options.pipelines?.get(run)?.steps.flatMap(stepModels) ?? [];
+    const inline = (run as { steps?: unknown } | null | undefined)?.steps;
+    if (Array.isArray(inline)) return inline.flatMap(stepModels);
     if (typeof body.model !== 'string') return [];
     if (!body.model.startsWith(PIPELINE_MODEL_PREFIX)) return [body.model];
     const pipeline = options.pipelines?.get(body.model.slice(PIPELINE_MODEL_PREFIX.length));
