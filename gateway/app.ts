@@ -1,5 +1,4 @@
 import { type Handler, Hono, type MiddlewareHandler } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import type { Logger } from 'pino';
 import type { GatewayCache } from '../cache/index.ts';
 import type { MetagraphSource } from '../chain/index.ts';
@@ -7,6 +6,7 @@ import type { SubnetProfile } from '../config/index.ts';
 import type { ChatRouter, RoutableModel } from '../router/index.ts';
 import { PIPELINE_MODEL_PREFIX, type Pipeline } from '../router/pipelines/index.ts';
 import type { GatewayMetrics } from '../telemetry/index.ts';
+import { limitBodySize } from './body-limit.ts';
 import { chatCompletionRequest, toChatRequest } from './chat-schema.ts';
 import { completionRequest, completionToChatRequest } from './completion-schema.ts';
 import { corsFor } from './cors.ts';
@@ -60,7 +60,7 @@ export interface GatewayDeps {
 /** The HTTP surface: OpenAI's routes, errors in OpenAI's shape, never a stack trace. */
 export function createGatewayApp(deps: GatewayDeps): Hono {
   const app = new Hono();
-  const limitBody = bodyLimit({
+  const limitBody = limitBodySize({
     maxSize: deps.maxBodyBytes,
     onError: (c) => {
       const error = httpError(
@@ -163,7 +163,7 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
   app.onError((err, c) => {
     deps.logger.error({ err, path: c.req.path }, 'unhandled error');
     const error = toHttpError(err);
-    return c.json(error.body, error.status);
+    return c.json(error.body, error.status, error.headers);
   });
   return app;
 }

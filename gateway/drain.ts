@@ -58,8 +58,10 @@ export function createDrain(): Drain {
       if (controller.signal.aborted && c.res.status >= 500 && !isEventStream(c.res)) {
         c.res = c.json(shuttingDown.body, 503, { 'retry-after': '1' });
       }
-      const body = c.res.body;
-      if (body && isEventStream(c.res)) {
+      // The content type first: reading `body` of a JSON answer would turn @hono/node-server's ready-made
+      // string response into a web stream, and cost every JSON answer a stream and extra socket writes.
+      const body = isEventStream(c.res) ? c.res.body : null;
+      if (body) {
         streaming = true;
         c.res = new Response(endStreamOnCut(body, controller.signal, ended), c.res);
       }
@@ -111,22 +113,30 @@ function endStreamOnCut(
   onEnd: () => void,
 ): ReadableStream<Uint8Array> {
   const reader = body.getReader();
+  // `open`: bytes still flow to the client. The stream stays in flight until the handler's side has
+  // finished too: cancelling it is where a charge is settled (committed or released) on the ledger.
   let open = true;
+  let inFlight = true;
   let onCut = () => {};
-  const finish = () => {
-    if (!open) return;
-    open = false;
+  const ended = () => {
+    if (!inFlight) return;
+    inFlight = false;
     cut.removeEventListener('abort', onCut);
     onEnd();
   };
+  const cancelHandler = (reason: unknown) =>
+    reader
+      .cancel(reason)
+      .catch(() => {})
+      .finally(ended);
   return new ReadableStream<Uint8Array>({
     start(stream) {
       onCut = () => {
         if (!open) return;
+        open = false;
         stream.enqueue(SHUTTING_DOWN_EVENT);
         stream.close();
-        finish();
-        reader.cancel(cut.reason).catch(() => {});
+        void cancelHandler(cut.reason);
       };
       if (cut.aborted) onCut();
       else cut.addEventListener('abort', onCut, { once: true });
@@ -137,17 +147,19 @@ function endStreamOnCut(
         chunk = await reader.read();
       } catch (error) {
         if (open) stream.error(error);
-        return finish();
+        open = false;
+        return ended();
       }
       if (!open) return;
       if (chunk.done) {
+        open = false;
         stream.close();
-        finish();
+        ended();
       } else stream.enqueue(chunk.value);
     },
     cancel(reason) {
-      finish();
-      return reader.cancel(reason);
+      open = false;
+      return cancelHandler(reason);
     },
   });
 }

@@ -6,6 +6,7 @@ import { markdownTable } from './bench-report.ts';
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
+  children?: number[];
 }
 interface CpuProfile {
   startTime: number;
@@ -29,9 +30,25 @@ function placeOf(url: string): string {
   return url.replace(/^file:\/\//, '');
 }
 
-/** Self time per function and per place, from the samples taken `skipMs` or more after the profile began. */
+const isOurs = (url: string) => url.startsWith(ROOT) && !url.includes('/node_modules/');
+
+/**
+ * Self time per function and per place, and time by the nearest function of ours on the stack (its own
+ * time plus the library and Node calls it made), from the samples `skipMs` or more after the start.
+ */
 function selfTimes(profile: CpuProfile, skipMs: number) {
   const byId = new Map(profile.nodes.map((node) => [node.id, node]));
+  const parentOf = new Map<number, number>();
+  for (const node of profile.nodes) for (const child of node.children ?? []) parentOf.set(child, node.id);
+  const nameOf = ({ functionName, url, lineNumber }: ProfileNode['callFrame']) =>
+    `${functionName || '(anonymous)'} ${url ? `${placeOf(url)}:${lineNumber + 1}` : placeOf(url)}`;
+  const ownerOf = (id: number): string => {
+    for (let at: number | undefined = id; at !== undefined; at = parentOf.get(at)) {
+      const frame = byId.get(at)!.callFrame;
+      if (isOurs(frame.url)) return nameOf(frame);
+    }
+    return '(no taogate frame: Node, HTTP server, libraries, GC)';
+  };
   const micros = new Map<number, number>();
   let at = 0;
   profile.samples.forEach((id, i) => {
@@ -41,18 +58,19 @@ function selfTimes(profile: CpuProfile, skipMs: number) {
   });
   const byFunction = new Map<string, number>();
   const byPlace = new Map<string, number>();
-  let total = 0;
+  const byOwner = new Map<string, number>();
   for (const [id, us] of micros) {
-    const { functionName, url, lineNumber } = byId.get(id)!.callFrame;
+    const frame = byId.get(id)!.callFrame;
     // Waiting is not cost; `(program)` is V8 outside any JS frame, unattributable.
-    if (functionName === '(idle)' || functionName === '(program)') continue;
-    const place = placeOf(url);
-    const name = `${functionName || '(anonymous)'} ${url ? `${place}:${lineNumber + 1}` : place}`;
+    if (frame.functionName === '(idle)' || frame.functionName === '(program)') continue;
+    const name = nameOf(frame);
+    const place = placeOf(frame.url);
+    const owner = ownerOf(id);
     byFunction.set(name, (byFunction.get(name) ?? 0) + us);
     byPlace.set(place, (byPlace.get(place) ?? 0) + us);
-    total += us;
+    byOwner.set(owner, (byOwner.get(owner) ?? 0) + us);
   }
-  return { byFunction, byPlace, total };
+  return { byFunction, byPlace, byOwner };
 }
 
 function profilesIn(path: string): string[] {
@@ -73,6 +91,7 @@ export function summarizeCpuProfiles(
 ): string {
   const byFunction = new Map<string, number>();
   const byPlace = new Map<string, number>();
+  const byOwner = new Map<string, number>();
   let busy = 0;
   for (const file of profilesIn(path)) {
     const pid = Number(/\.(\d+)\.\d+\.\d+\.cpuprofile$/.exec(file)?.[1]);
@@ -83,6 +102,7 @@ export function summarizeCpuProfiles(
       busy += us;
     }
     for (const [place, us] of times.byPlace) byPlace.set(place, (byPlace.get(place) ?? 0) + us);
+    for (const [owner, us] of times.byOwner) byOwner.set(owner, (byOwner.get(owner) ?? 0) + us);
   }
   const share = (us: number) => `${((us / busy) * 100).toFixed(1)}%`;
   const ranked = (map: Map<string, number>) => [...map].sort((a, b) => b[1] - a[1]).slice(0, top);
@@ -96,7 +116,11 @@ export function summarizeCpuProfiles(
       .slice(0, 15)
       .map(([place, us]) => [place, (us / 1000).toFixed(0), share(us)]),
   );
-  return `${functions}\n\n${places}`;
+  const owners = markdownTable(
+    ['nearest taogate function on the stack (its time + the calls it made)', 'ms', 'share'],
+    ranked(byOwner).map(([owner, us]) => [owner, (us / 1000).toFixed(0), share(us)]),
+  );
+  return `${functions}\n\n${places}\n\n${owners}`;
 }
 
 if (import.meta.main) {

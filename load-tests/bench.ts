@@ -39,7 +39,7 @@ const { values } = parseArgs({
 });
 if (values.help) {
   process.stdout.write(`npm run bench -- [--targets ${TARGETS.map((t) => t.name).join(',')}] [--delays 0,50]
-  [--connections 32,256] [--stream 0,1] [--duration 10] [--warmup 2] [--ttfb SECONDS] [--profile] [--gateway-flags '--max-semi-space-size=16'] [--soak [--soak-seconds 300]]
+  [--connections 32,256] [--stream 0,1] [--duration 10] [--warmup 2] [--ttfb SECONDS] [--profile] [--gateway-flags=--max-semi-space-size=16] [--soak [--soak-seconds 300]]
   [--out FILE]   (or the env vars TARGETS, DELAYS, CONNS, STREAM, DURATION, WARMUP, TTFB, PROFILE=1, GATEWAY_FLAGS, SOAK=1, SOAK_SECONDS, OUT)\n`);
   process.exit(0);
 }
