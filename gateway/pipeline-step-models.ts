@@ -44,7 +44,7 @@ export function routedStepModels(deps: StepModelDeps, choice: RequestCacheChoice
           catalog: deps.catalog,
           model,
           request,
-          options: { signal: options.signal, deadlineMs: options.deadlineMs },
+          options: { signal: options.signal, deadlineMs: options.deadlineMs, whole: options.whole },
         },
       );
       return {

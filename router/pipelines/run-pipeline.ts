@@ -123,6 +123,7 @@ export function startPipeline(
         models: options.models,
         signal,
         deadlineAt,
+        deadlineMs: options.deadlineMs,
         buffered: !streamedFrom.has(step.id) && !(options.streamOutput && step.id === pipeline.output),
       };
       const values = (piece?: string): TemplateValues => ({

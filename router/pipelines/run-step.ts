@@ -1,4 +1,5 @@
 import type { ChatMessage, ChatRequest } from '../../adapters/index.ts';
+import { DeadlineExceeded } from '../errors.ts';
 import type { PipelineStep } from './definition.ts';
 import { StepTimeout } from './errors.ts';
 import { segmentsOf } from './segments.ts';
@@ -15,8 +16,9 @@ export interface StepContext {
   models: StepModels;
   /** Aborts when the client leaves or another step failed. */
   signal: AbortSignal;
-  /** The pipeline's deadline, on `performance.now()`'s clock. */
+  /** The pipeline's deadline, on `performance.now()`'s clock, and its whole budget. */
   deadlineAt: number;
+  deadlineMs: number;
   /**
    * Nobody reads this step's answer as it streams: it is handed on whole, so a miner failing mid-answer
    * can still be replaced by the fallback model.
@@ -131,15 +133,20 @@ async function withFallback<T>(
     const leftMs = context.deadlineAt - performance.now();
     if (lastError !== undefined && (leftMs <= 0 || context.signal.aborted || !canFallBack())) break;
     const timeoutMs = Math.min(step.timeoutMs ?? leftMs, leftMs);
-    const timer = AbortSignal.timeout(Math.max(1, Math.ceil(timeoutMs)));
-    const signal = AbortSignal.any([context.signal, timer]);
+    const expired =
+      step.timeoutMs !== undefined && step.timeoutMs <= leftMs
+        ? () => new StepTimeout(step.id, timeoutMs)
+        : () => new DeadlineExceeded(context.deadlineMs);
+    // A timer cleared once the call is over: AbortSignal.timeout's would linger for the whole deadline.
+    const timer = new AbortController();
+    const timeout = setTimeout(() => timer.abort(expired()), Math.max(1, timeoutMs));
+    const signal = AbortSignal.any([context.signal, timer.signal]);
     try {
-      return await call(model, { signal, deadlineMs: timeoutMs, cache: step.cache });
+      return await call(model, { signal, deadlineMs: timeoutMs, cache: step.cache, whole: context.buffered });
     } catch (error) {
-      lastError =
-        timer.aborted && !context.signal.aborted && step.timeoutMs !== undefined
-          ? new StepTimeout(step.id, timeoutMs)
-          : error;
+      lastError = timer.signal.aborted && !context.signal.aborted ? timer.signal.reason : error;
+    } finally {
+      clearTimeout(timeout);
     }
   }
   throw lastError;

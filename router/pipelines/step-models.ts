@@ -19,6 +19,11 @@ export interface StepCallOptions {
   /** What is left of the step's time. */
   deadlineMs: number;
   cache: CachePolicy;
+  /**
+   * Nobody reads the answer as it streams: the router may take it whole before choosing it, so a miner
+   * failing mid-answer is failed over like one failing before it.
+   */
+  whole: boolean;
 }
 
 /** One answered embeddings call: the vector of the step's one text. */
