@@ -32,7 +32,7 @@ export interface Gateway {
   close(drainMs?: number): Promise<void>;
 }
 
-const SETTLE_AFTER_CUT_MS = 2000;
+const SETTLE_AFTER_CUT_MS = 5000;
 
 /** Wires config → chain reader → adapters → router → HTTP, and starts listening. */
 export async function startGateway(config: GatewayConfig, logger: Logger): Promise<Gateway> {

@@ -172,18 +172,16 @@ function settler(
   quote: Quote,
   facts: RequestFacts,
 ) {
-  let settled = false;
-  const release = async () => {
-    if (settled) return;
-    settled = true;
+  // The first way the response ends settles it; a later one (a cancel racing a stream's own end) waits for
+  // that settlement rather than returning early, so a drain that awaits it knows the ledger is written.
+  let settling: Promise<void> | undefined;
+  const releaseOnce = async () => {
     await deps.ledger.release(chargeId).catch((error: unknown) => {
       // Left pending, the reservation is released when this instance restarts or its lease lapses.
       deps.logger.error({ err: error, chargeId }, 'releasing a reservation failed');
     });
   };
-  const commit = async (response?: Settlement['response']) => {
-    if (settled) return;
-    settled = true;
+  const commitOnce = async (response?: Settlement['response']) => {
     const reading = meter.read();
     const netuids = new Set(reading.answers.map((a) => a.netuid));
     const first = reading.answers[0];
@@ -216,6 +214,8 @@ function settler(
     }
     if (settlement.netuid !== null) deps.spent?.(settlement.netuid, settlement.costRao);
   };
+  const release = () => (settling ??= releaseOnce());
+  const commit = (response?: Settlement['response']) => (settling ??= commitOnce(response));
   /** An answer the handler did not report (a route outside the meter contract): priced from what is known. */
   const recordFallback = (answer?: Record<string, unknown>) => {
     if (meter.read().answers.length > 0) return;

@@ -2,20 +2,27 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { LOCALNET_HOTKEY, loadProfiles } from '../config/index.ts';
 import { type Localnet, startLocalnet } from '../localnet/index.ts';
+import { createTestLedger, fundedAccount, type TestLedger } from './billing.ts';
 import { type ChatAnswer, readChatAnswer } from './chat-answer.ts';
 import { type GatewayProcess, spawnGateway } from './gateway-process.ts';
 
 const STREAMS = 50;
+const CREDIT_RAO = 10n ** 15n;
 
 interface StreamOutcome extends ChatAnswer {
   endedAt: number;
 }
 
 /** Reads one chat stream to its end; `started` is told when its first event came. */
-async function readStream(baseUrl: string, prompt: string, started: () => void): Promise<StreamOutcome> {
+async function readStream(
+  baseUrl: string,
+  apiKey: string,
+  prompt: string,
+  started: () => void,
+): Promise<StreamOutcome> {
   const response = await fetch(`${baseUrl}/v1/chat/completions`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
     body: JSON.stringify({
       model: 'sn1/apex-chat',
       messages: [{ role: 'user', content: prompt }],
@@ -31,7 +38,7 @@ async function readStream(baseUrl: string, prompt: string, started: () => void):
 }
 
 /** Opens `STREAMS` streams: `underway` resolves once each has had its first event, `outcomes` at their ends. */
-function openStreams(gateway: GatewayProcess, words: number) {
+function openStreams(gateway: GatewayProcess, apiKey: string, words: number) {
   let started = 0;
   let allStarted = () => {};
   const underway = new Promise<void>((resolve) => {
@@ -40,7 +47,7 @@ function openStreams(gateway: GatewayProcess, words: number) {
   const outcomes = Promise.all(
     Array.from({ length: STREAMS }, async (_, i) => {
       const prompt = `stream ${i} ${Array.from({ length: words }, (_, w) => `w${w}`).join(' ')}`;
-      const outcome = await readStream(gateway.url, prompt, () => {
+      const outcome = await readStream(gateway.url, apiKey, prompt, () => {
         if (++started === STREAMS) allStarted();
       });
       return { prompt, outcome };
@@ -49,8 +56,20 @@ function openStreams(gateway: GatewayProcess, words: number) {
   return { underway, outcomes };
 }
 
+/** Every request was settled: nothing reserved, the balance is the credit less what was charged. */
+async function expectNoReservationLeft(ledger: TestLedger, accountId: string, requests: number) {
+  expect(await ledger.ledger.pendingReservations(accountId)).toBe(0);
+  const account = await ledger.ledger.account(accountId);
+  const usage = await ledger.ledger.usage({ accountId });
+  const charged = usage.reduce((sum, row) => sum + row.costRao, 0n);
+  expect(account).toMatchObject({ reservedRao: 0n, balanceRao: CREDIT_RAO - charged });
+  expect(usage.reduce((sum, row) => sum + row.requests, 0)).toBe(requests);
+}
+
 describe('SIGTERM with streams in flight (a gateway process)', () => {
   let localnet: Localnet;
+  let ledger: TestLedger;
+  let account: { account: { id: string }; secret: string };
 
   beforeAll(async () => {
     const validator = await hotkeyFromSecret(LOCALNET_HOTKEY);
@@ -61,12 +80,23 @@ describe('SIGTERM with streams in flight (a gateway process)', () => {
       blockMs: 200,
       behaviour: (netuid) => (netuid === 1 ? { chunkDelayMs: 30 } : undefined),
     });
+    // The gateways charge one account on the PostgreSQL ledger replicas share.
+    ledger = await createTestLedger('postgres');
+    account = await fundedAccount(ledger.ledger, CREDIT_RAO);
   });
-  afterAll(() => localnet.close());
+  afterAll(async () => {
+    await localnet.close();
+    await ledger.dispose();
+  });
 
   it('finishes all 50 streams before exiting, and refuses new connections meanwhile', async () => {
-    const gateway = await spawnGateway({ chainUrl: localnet.chain.url, env: { TAOGATE_DRAIN_MS: '10000' } });
-    const streams = openStreams(gateway, 20);
+    const gateway = await spawnGateway({
+      chainUrl: localnet.chain.url,
+      env: { ...ledger.env, TAOGATE_DRAIN_MS: '10000' },
+    });
+    const before = (await ledger.ledger.usage({ accountId: account.account.id })).length;
+    expect(before).toBe(0);
+    const streams = openStreams(gateway, account.secret, 20);
     await streams.underway;
     gateway.child.kill('SIGTERM');
     const sentAt = Date.now();
@@ -89,12 +119,16 @@ describe('SIGTERM with streams in flight (a gateway process)', () => {
     }
     // The streams took their time (20+ words at 30 ms) and the process waited for them.
     expect(exitedAt - sentAt).toBeGreaterThan(300);
+    await expectNoReservationLeft(ledger, account.account.id, STREAMS);
   });
 
   it('past the drain timeout, ends every unfinished stream with an error event, then exits', async () => {
-    const gateway = await spawnGateway({ chainUrl: localnet.chain.url, env: { TAOGATE_DRAIN_MS: '300' } });
+    const gateway = await spawnGateway({
+      chainUrl: localnet.chain.url,
+      env: { ...ledger.env, TAOGATE_DRAIN_MS: '300' },
+    });
     // 150 words at 30 ms: each stream would need 4.5 s, far past the 300 ms drain.
-    const streams = openStreams(gateway, 150);
+    const streams = openStreams(gateway, account.secret, 150);
     await streams.underway;
     gateway.child.kill('SIGTERM');
     const sentAt = Date.now();
@@ -110,5 +144,7 @@ describe('SIGTERM with streams in flight (a gateway process)', () => {
       expect(outcome.endedAt).toBeLessThanOrEqual(exitedAt);
     }
     expect(exitedAt - sentAt).toBeLessThan(4000);
+    // Cut streams are charged for what they produced (the first test's 50 plus these 50), none is left held.
+    await expectNoReservationLeft(ledger, account.account.id, 2 * STREAMS);
   });
 });
