@@ -88,6 +88,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     logger: logger.child({ module: 'cache' }),
     metrics,
   });
+  metrics.watchCache(cache.stats);
   await cache.connected();
   const catalog = buildCatalog(profiles);
   // The shipped pipelines are localnet examples: with other profiles, those they cannot run are left out.

@@ -58,6 +58,12 @@ export interface SubnetGaugeSource {
   miners(netuid: number): readonly { circuit: 'closed' | 'open' | 'half-open'; inFlight: number }[];
 }
 
+/** The response cache's state, read at scrape time (its stats). */
+export interface CacheGaugeSource {
+  memory: { entries: number; bytes: number; evictions: number };
+  redis: { connected: boolean; errors: number } | null;
+}
+
 /**
  * The gateway's Prometheus metrics, in a registry of its own so several gateways can share a process
  * (tests). Label values are bounded: routes and statuses, netuids and catalogue models from the profiles,
@@ -202,6 +208,41 @@ export function createGatewayMetrics() {
     },
   });
 
+  let cache: (() => CacheGaugeSource) | undefined;
+  new Gauge({
+    name: 'taogate_cache_memory_bytes',
+    help: 'Bytes held by the in-process response cache',
+    registers,
+    collect() {
+      if (cache) this.set(cache().memory.bytes);
+    },
+  });
+  new Gauge({
+    name: 'taogate_cache_memory_entries',
+    help: 'Answers held by the in-process response cache',
+    registers,
+    collect() {
+      if (cache) this.set(cache().memory.entries);
+    },
+  });
+  new Gauge({
+    name: 'taogate_cache_evictions',
+    help: 'Answers evicted from the in-process cache to stay within its bytes (cumulative)',
+    registers,
+    collect() {
+      if (cache) this.set(cache().memory.evictions);
+    },
+  });
+  new Gauge({
+    name: 'taogate_cache_redis_errors',
+    help: 'Cache commands Redis failed or was too slow for, answered without it (cumulative)',
+    registers,
+    collect() {
+      const redis = cache?.().redis;
+      if (redis) this.set(redis.errors);
+    },
+  });
+
   const traffic = createSubnetTraffic();
 
   return {
@@ -290,6 +331,10 @@ export function createGatewayMetrics() {
     /** Reads miners' circuits and open calls at scrape time (the router's stats). */
     watchSubnets(source: SubnetGaugeSource): void {
       subnets = source;
+    },
+    /** Reads the response cache's memory, evictions and Redis errors at scrape time. */
+    watchCache(source: () => CacheGaugeSource): void {
+      cache = source;
     },
   };
 }

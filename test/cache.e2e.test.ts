@@ -256,6 +256,7 @@ describe('response cache, with Redis shared by two gateway replicas', () => {
     expect(stats.redis.connected).toBe(true);
     const metrics = await (await fetch(`${stack.baseURL.replace(/\/v1$/, '')}/metrics`)).text();
     expect(metrics).toMatch(/taogate_cache_lookups_total\{[^}]*result="hit"[^}]*\} [1-9]/);
+    expect(metrics).toMatch(/^taogate_cache_memory_bytes [1-9]/m);
   });
 });
 
