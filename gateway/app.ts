@@ -13,10 +13,10 @@ import { corsFor } from './cors.ts';
 import { mountDashboard } from './dashboard.ts';
 import type { Drain } from './drain.ts';
 import { embeddingsHandler } from './embeddings-route.ts';
-import type { ImageStore } from './image-store.ts';
-import { IMAGE_FILES_PATH, imageFileHandler, imagesHandler } from './images-route.ts';
 import { httpError, toHttpError } from './errors.ts';
 import { generationHandler } from './generation-route.ts';
+import type { ImageStore } from './image-store.ts';
+import { IMAGE_FILES_PATH, imageFileHandler, imagesHandler } from './images-route.ts';
 import { listModelsHandler, modelEntry } from './models-route.ts';
 import { isPipelineModel, pipelineModelEntry } from './pipeline-model-route.ts';
 import { pipelineRunHandler } from './pipeline-run-route.ts';
@@ -108,7 +108,8 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
     if (deps.drain.draining) return c.json({ status: 'draining', checks }, 503);
     if (!snapshot || !stores.ready)
       return c.json({ status: snapshot ? 'not_ready' : 'loading', checks }, 503);
-    return c.json({ status: 'ready', block: snapshot.block, checks });
+    const degraded = stores.degraded.length > 0 ? { degraded: stores.degraded } : {};
+    return c.json({ status: 'ready', block: snapshot.block, checks, ...degraded });
   });
   app.get('/v1/cache', (c) => c.json(deps.cache.stats()));
   app.get('/v1/subnets', subnets.list);

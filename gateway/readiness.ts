@@ -7,11 +7,20 @@ export interface ReadinessCheck {
   name: string;
   /** Resolves true when usable; false, a rejection or no answer within the probe's timeout is not ready. */
   check(): Promise<boolean>;
+  /**
+   * Whether the gateway is unready without it (default true). A store the gateway degrades gracefully
+   * without, such as the shared cache's Redis, is reported but does not take every replica out of the load
+   * balancer at once when it fails.
+   */
+  critical?: boolean;
 }
 
 export interface Readiness {
+  /** Every critical check passed. */
   ready: boolean;
   checks: Record<string, boolean>;
+  /** Non-critical checks that failed: ready, but working without them. */
+  degraded: string[];
 }
 
 /** A probe's answer must come well inside the kubelet's probe timeout (1 s by default). */
@@ -24,7 +33,12 @@ export async function checkReadiness(
 ): Promise<Readiness> {
   const results = await Promise.all(checks.map((check) => withTimeout(check, timeoutMs)));
   const byName = Object.fromEntries(checks.map((check, i) => [check.name, results[i] === true]));
-  return { ready: results.every((ok) => ok), checks: byName };
+  const failed = checks.filter((_, i) => results[i] !== true);
+  return {
+    ready: failed.every((check) => check.critical === false),
+    checks: byName,
+    degraded: failed.map((check) => check.name),
+  };
 }
 
 async function withTimeout(check: ReadinessCheck, timeoutMs: number): Promise<boolean> {

@@ -90,6 +90,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   });
   metrics.watchCache(cache.stats);
   await cache.connected();
+  // Reported, not required: without Redis the cache works per replica and no request fails.
+  if (config.redisUrl) {
+    readinessChecks.push({
+      name: 'redis',
+      critical: false,
+      check: async () => cache.stats().redis?.connected === true,
+    });
+  }
   const catalog = buildCatalog(profiles);
   // The shipped pipelines are localnet examples: with other profiles, those they cannot run are left out.
   const skipInvalid =

@@ -162,7 +162,8 @@ describe('deploy/', () => {
       if ('secretKeyRef' in v.valueFrom) {
         return secrets.get(v.valueFrom.secretKeyRef.name)?.[v.valueFrom.secretKeyRef.key] ?? '';
       }
-      throw new Error(`${v.name}: only values and Secret references are expected`);
+      if ('fieldRef' in v.valueFrom) return 'pod-name-0';
+      throw new Error(`${v.name}: only values, Secret and field references are expected`);
     };
     const env = Object.fromEntries(container.env.map((v) => [v.name, envValue(v)]));
     const configPath = env.TAOGATE_CONFIG!;
