@@ -13,20 +13,46 @@ const DONE = '[DONE]';
  * Anything that is not such a stream, or one cut off before `[DONE]`, is `upstream_invalid`.
  */
 export async function* openAiStreamText(text: AsyncIterable<string>): AsyncGenerator<string> {
-  for await (const data of sseData(text)) {
-    if (data === DONE) return;
-    const chunk = parseJson(data);
-    if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) throw wrongShape();
-    const { choices, error } = chunk as { choices?: unknown; error?: unknown };
-    if (error !== undefined && error !== null) throw reportedError(error);
-    if (choices === undefined) continue;
-    if (!Array.isArray(choices)) throw wrongShape();
-    for (const choice of choices) {
-      const content = contentOf(choice);
-      if (content) yield content;
+  const events = sseData(text);
+  let done = false;
+  try {
+    for (let next = await events.next(); !next.done; next = await events.next()) {
+      if (next.value === DONE) {
+        done = true;
+        return;
+      }
+      yield* deltasOf(next.value);
     }
+  } finally {
+    // What follows [DONE] is read to its end out of sight: stopping the body early would make Node destroy
+    // it, and undici the kept-alive connection with it (a new connection, and an AbortError with its stack,
+    // per streamed answer). A stream that never ends is cut by the attempt's deadline.
+    if (done) void drain(events);
+    else await events.return(undefined);
   }
   throw new UpstreamError('upstream_invalid', 'the stream ended before [DONE]');
+}
+
+async function drain(events: AsyncIterator<string>): Promise<void> {
+  try {
+    while (!(await events.next()).done) {}
+  } catch {
+    // The answer was whole at [DONE]; whatever happens after it is no one's concern.
+  }
+}
+
+/** The first choice's text in one event's data. */
+function* deltasOf(data: string): Generator<string> {
+  const chunk = parseJson(data);
+  if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) throw wrongShape();
+  const { choices, error } = chunk as { choices?: unknown; error?: unknown };
+  if (error !== undefined && error !== null) throw reportedError(error);
+  if (choices === undefined) return;
+  if (!Array.isArray(choices)) throw wrongShape();
+  for (const choice of choices) {
+    const content = contentOf(choice);
+    if (content) yield content;
+  }
 }
 
 /** The first choice's text delta; undefined for other choices and empty deltas. */

@@ -1,5 +1,5 @@
 import type { Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
+import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { meteredUsage, meterFailure } from '../billing/index.ts';
 import { noteUsage } from '../telemetry/index.ts';
 import { httpError } from './errors.ts';
@@ -42,7 +42,8 @@ export async function writeAnswer(
 
   return streamSSE(c, async (sse) => {
     const created = Math.floor(Date.now() / 1000);
-    const send = (data: unknown) => sse.writeSSE({ data: JSON.stringify(data) });
+    const events = batchedEvents(sse);
+    const send = (data: unknown) => events.send(JSON.stringify(data));
     let content = '';
     const opening = shape.opening(id, model, created);
     if (opening !== undefined) await send(opening);
@@ -59,12 +60,42 @@ export async function writeAnswer(
       // Headers are gone: OpenAI reports a mid-stream failure as an error event.
       const message = `The miner failed mid-stream: ${(error as Error).message}`;
       await send(httpError(502, message, 'upstream_error', 'upstream_failed').body);
-      return;
+      return events.flushed();
     }
     await send(shape.closing(id, model, created));
     const usage = meteredUsage(model, usageOf(promptText, content));
     noteUsage(usage);
     if (options.includeUsage) await send(shape.usage(id, model, created, usage));
-    await sse.writeSSE({ data: '[DONE]' });
+    await events.send('[DONE]');
+    await events.flushed();
   });
+}
+
+/** Past this many characters waiting, the writer waits for the client before taking more. */
+const FLUSH_AT_CHARS = 64 * 1024;
+
+/**
+ * SSE events written once per turn of the event loop rather than one socket write each: an upstream read
+ * usually carries several tokens, and a write per event was a third of the gateway's CPU on streams
+ * (load-tests/bench.ts). Batches hold whole events, as the drain middleware expects.
+ */
+function batchedEvents(sse: SSEStreamingApi) {
+  let pending = '';
+  let written: Promise<void> | undefined;
+  const flush = async () => {
+    written = undefined;
+    const text = pending;
+    pending = '';
+    await sse.write(text);
+  };
+  return {
+    /** Queues one event; `data` is one line (JSON.stringify never writes a raw line break). */
+    async send(data: string): Promise<void> {
+      pending += `data: ${data}\n\n`;
+      written ??= new Promise<void>((resolve) => setImmediate(resolve)).then(flush);
+      if (pending.length >= FLUSH_AT_CHARS) await written;
+    },
+    /** Resolves once every queued event is handed to the response. */
+    flushed: (): Promise<void> => written ?? Promise.resolve(),
+  };
 }
