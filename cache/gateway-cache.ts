@@ -106,7 +106,9 @@ export function createGatewayCache(options: GatewayCacheOptions) {
     answer: answers.answer,
     /** An answer's lifetime: the subnet's own when its profile sets one. */
     ttlMs(profile: { cacheTtlSeconds?: number | undefined }): number {
-      return profile.cacheTtlSeconds === undefined ? settings.ttlMs : profile.cacheTtlSeconds * 1000;
+      return profile.cacheTtlSeconds === undefined
+        ? settings.ttlMs
+        : Math.round(profile.cacheTtlSeconds * 1000);
     },
     /** How one request to `netuid` was served, for the per-subnet metrics. */
     recordLookup(netuid: number, status: CacheStatus, coalesced: boolean): void {
