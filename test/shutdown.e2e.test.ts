@@ -41,3 +41,37 @@ describe('shutting down', () => {
     });
   });
 });
+
+describe('shutting down past the drain timeout', () => {
+  let stack: Stack;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      localnet: { behaviour: (netuid) => (netuid === 1 ? { chunkDelayMs: 30 } : undefined) },
+    });
+  });
+  afterAll(() => stack.localnet.close());
+
+  it('answers requests still waiting with a 503 to retry, in OpenAI shape', async () => {
+    // Each answer needs 100 words at 30 ms: far past the 200 ms the drain allows.
+    const prompt = Array.from({ length: 100 }, (_, i) => `word${i}`).join(' ');
+    const waiting = Array.from({ length: 5 }, () =>
+      fetch(`${stack.baseURL}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ model: 'sn1/apex-chat', messages: [{ role: 'user', content: prompt }] }),
+      }),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const closing = stack.gateway.close(200);
+    const responses = await Promise.all(waiting);
+    await closing;
+    for (const response of responses) {
+      expect(response.status).toBe(503);
+      expect(response.headers.get('retry-after')).toBe('1');
+      expect(await response.json()).toMatchObject({
+        error: { type: 'server_error', code: 'server_shutting_down' },
+      });
+    }
+  });
+});
