@@ -47,3 +47,12 @@ export function parseJsonOrUndefined(text: string): unknown {
     return undefined;
   }
 }
+
+/**
+ * Drops an answer unread, closing its connection rather than draining it (it may be huge or endless). The
+ * abort error the body then emits has no reader: it is expected, not a failure to report.
+ */
+export function discardBody(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {});
+  body.destroy();
+}

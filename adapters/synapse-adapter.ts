@@ -3,7 +3,7 @@ import { z } from 'zod';
 import type { Hotkey, JsonValue } from '../bittensor/index.ts';
 import { signSynapse } from '../bittensor/index.ts';
 import type { SynapseProfile } from '../config/profiles.ts';
-import { parseJsonOrUndefined, readCappedText, streamCappedText } from './body.ts';
+import { discardBody, parseJsonOrUndefined, readCappedText, streamCappedText } from './body.ts';
 import { UpstreamError } from './errors.ts';
 import { decodeImage } from './image-data.ts';
 import { maxImagesAnswerBytes } from './openai-answers.ts';
@@ -37,6 +37,11 @@ const axon: UpstreamPeer = {
     const header = response.headers.bt_header_axon_status_message;
     return typeof header === 'string' ? header : undefined;
   },
+  // Axons name themselves on every answer (bittensor/core/axon.py sets synapse.axon.hotkey).
+  answeredBy(response) {
+    const header = response.headers.bt_header_axon_hotkey;
+    return typeof header === 'string' ? header : undefined;
+  },
 };
 
 const vectors = z.array(z.array(z.number()));
@@ -51,7 +56,7 @@ export function createSynapseAdapter(options: SynapseAdapterOptions): CompleteAd
   const chatReading: AnswerReading = {
     ...axon,
     text: (response) =>
-      synapse.streaming ? streamCappedText(response.body) : completionOf(response, synapse.outputField),
+      synapse.streaming ? eventStreamText(response) : completionOf(response, synapse.outputField),
   };
 
   function signed(target: MinerTarget, fields: Record<string, JsonValue>, call: CallOptions) {
@@ -63,7 +68,7 @@ export function createSynapseAdapter(options: SynapseAdapterOptions): CompleteAd
       dendrite: hotkey,
       dendriteIp,
     });
-    return { origin: minerOrigin(target), ...request };
+    return { origin: minerOrigin(target), hotkey: target.hotkey, ...request };
   }
 
   /** The whole synapse the axon sends back, and the output field the profile names in it. */
@@ -109,6 +114,22 @@ export function createSynapseAdapter(options: SynapseAdapterOptions): CompleteAd
       return { images: encoded.map(decodeImage) };
     },
   };
+}
+
+/**
+ * A streaming synapse's text. BTStreamingResponse is always `text/event-stream` (bittensor/core/stream.py):
+ * an answer labelled otherwise is some other server's page, whatever text it holds.
+ */
+async function* eventStreamText(response: Dispatcher.ResponseData): AsyncGenerator<string> {
+  const type = response.headers['content-type'];
+  if (typeof type === 'string' && !type.startsWith('text/event-stream')) {
+    discardBody(response.body);
+    throw new UpstreamError(
+      'upstream_invalid',
+      `the axon answered a streaming synapse with ${type.slice(0, 64)}`,
+    );
+  }
+  yield* streamCappedText(response.body);
 }
 
 // The non-streaming chat synapse comes back whole, with its output field filled in.

@@ -1,6 +1,6 @@
 import { context, propagation } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
-import { MAX_UPSTREAM_BYTES, parseJsonOrUndefined, readCappedText } from './body.ts';
+import { discardBody, MAX_UPSTREAM_BYTES, parseJsonOrUndefined, readCappedText } from './body.ts';
 import { toUpstreamError, UpstreamError } from './errors.ts';
 import type { CallOptions, MinerTarget } from './types.ts';
 
@@ -11,6 +11,8 @@ export interface UpstreamRequest {
   path: string;
   headers: Record<string, string>;
   body: string;
+  /** The hotkey the answer must come from, where the protocol names who answers (`UpstreamPeer.answeredBy`). */
+  hotkey?: string;
 }
 
 /** How a wire protocol's upstream explains itself. */
@@ -19,6 +21,8 @@ export interface UpstreamPeer {
   peer: string;
   /** A short explanation from a rejected answer's body and headers, if it gives one. */
   rejection(response: Dispatcher.ResponseData, body: string): string | undefined;
+  /** The hotkey an accepted answer says it comes from, where the protocol names one. */
+  answeredBy?(response: Dispatcher.ResponseData): string | undefined;
 }
 
 /** What a wire protocol makes of the upstream's streamed answer. */
@@ -46,10 +50,11 @@ export async function postToUpstream(
 ): Promise<Accepted> {
   const deadline = AbortSignal.timeout(Math.max(1, Math.ceil(call.timeoutMs)));
   const signal = AbortSignal.any([call.signal, deadline]);
+  const { hotkey, ...http } = request;
   let response: Dispatcher.ResponseData;
   try {
     response = await dispatcher.request({
-      ...request,
+      ...http,
       headers: withTraceContext(request.headers),
       method: 'POST',
       signal,
@@ -64,6 +69,16 @@ export async function postToUpstream(
       'upstream_rejected',
       `${upstream.peer} answered ${response.statusCode}${detail ? `: ${detail}` : ''}`,
       response.statusCode,
+    );
+  }
+  // Another miner's answer at this address (a re-assigned IP, a proxy in front of several) is not this one's.
+  const answeredBy = upstream.answeredBy?.(response);
+  if (hotkey !== undefined && answeredBy !== undefined && answeredBy !== hotkey) {
+    discardBody(response.body);
+    const claimed = answeredBy.slice(0, 64);
+    throw new UpstreamError(
+      'upstream_invalid',
+      `the ${upstream.peer} answered as ${claimed}, not as ${hotkey}`,
     );
   }
   return { response, deadline, peer: upstream.peer };
