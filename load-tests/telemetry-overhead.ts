@@ -6,6 +6,7 @@
 //
 //   npm run bench:telemetry
 //   TELEMETRY_BENCH_SECONDS=10 TELEMETRY_BENCH_ROUNDS=3 TELEMETRY_BENCH_CONNECTIONS=32 npm run bench:telemetry
+//   TELEMETRY_BENCH_ON=metrics npm run bench:telemetry     # one of the two alone
 //
 // Prints a table per scenario (JSON and SSE answers) and PASS/FAIL against ≤ 10% throughput overhead.
 import { once } from 'node:events';
@@ -13,6 +14,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
+import { summarizeCpuProfiles } from './bench-cpu-profile.ts';
 import type { LoadMessage, LoadPlan, LoadResult } from './bench-load.ts';
 import {
   firstMessage,
@@ -35,6 +37,10 @@ const CONNECTIONS = setting('TELEMETRY_BENCH_CONNECTIONS', 16);
 const MAX_OVERHEAD = 0.1;
 /** A streaming synapse subnet: the full dendrite path (signing, SSE relay) the issue's numbers are about. */
 const MODEL = process.env.TELEMETRY_BENCH_MODEL ?? 'sn18/cortex-chat';
+/** What "on" turns on (`tracing`, `metrics` or both), to tell their costs apart. */
+const ON = new Set((process.env.TELEMETRY_BENCH_ON ?? 'tracing,metrics').split(','));
+/** A directory: both gateways write CPU profiles there, summarised at the end (where the cost goes). */
+const CPU_PROFILE_DIR = process.env.TELEMETRY_BENCH_CPU_PROF;
 
 process.on('exit', killAllNow);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
@@ -72,6 +78,7 @@ async function startGateway(mode: Gateway['mode'], chainUrl: string, otlpUrl: st
   const child = startNode({
     name: `taogate (telemetry ${mode})`,
     args: [here('../bin/taogate.ts'), 'start'],
+    nodeFlags: CPU_PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROFILE_DIR}/${mode}`] : [],
     env: {
       TAOGATE_NETWORK: chainUrl,
       TAOGATE_HOTKEY: '//taogate',
@@ -81,8 +88,8 @@ async function startGateway(mode: Gateway['mode'], chainUrl: string, otlpUrl: st
       TAOGATE_LOG_LEVEL: 'warn',
       TAOGATE_CACHE: 'off',
       TAOGATE_PIPELINES: 'off',
-      TAOGATE_TRACING: mode,
-      TAOGATE_METRICS: mode,
+      TAOGATE_TRACING: mode === 'on' && ON.has('tracing') ? 'on' : 'off',
+      TAOGATE_METRICS: mode === 'on' && ON.has('metrics') ? 'on' : 'off',
       OTEL_TRACES_EXPORTER: 'otlp',
       OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
       OTEL_EXPORTER_OTLP_ENDPOINT: otlpUrl,
@@ -126,7 +133,7 @@ async function load(gateway: Gateway, stream: boolean) {
   });
   // Like Prometheus, only far more often: scraping is part of what metrics cost.
   const scraper =
-    gateway.mode === 'on'
+    gateway.mode === 'on' && ON.has('metrics')
       ? setInterval(() => void fetch(`${gateway.url}/metrics`).then((r) => r.text()), 1000)
       : undefined;
   try {
@@ -188,7 +195,7 @@ try {
     // CPU per request shows the hot path's cost even when the miners, not the gateway, limit throughput.
     const cpuMsPerRequest = (run: typeof off) => (mean(run.cpu) * 10) / mean(run.rps);
     const rows = [off, on].map((run, i) => [
-      i === 0 ? 'off' : 'tracing + metrics',
+      i === 0 ? 'off' : [...ON].join(' + '),
       fixed(mean(run.rps), 0),
       run.rps.map((rps) => fixed(rps, 0)).join(' / '),
       fixed(mean(run.p50), 2),
@@ -213,7 +220,7 @@ try {
   process.stdout.write(
     `\nOTLP sink received ${exported.exports} exports (${(exported.bytes / 1024).toFixed(0)} KiB)\n`,
   );
-  if (exported.exports === 0) {
+  if (ON.has('tracing') && exported.exports === 0) {
     process.stdout.write('FAIL: no spans reached the OTLP sink: tracing was not on\n');
     failed = true;
   }
@@ -221,5 +228,11 @@ try {
   await stopAll();
   await sink.close();
   rmSync(workDir, { recursive: true, force: true });
+}
+if (CPU_PROFILE_DIR) {
+  for (const mode of ['off', 'on']) {
+    process.stdout.write(`\n## CPU profile, telemetry ${mode}\n\n`);
+    process.stdout.write(`${summarizeCpuProfiles(`${CPU_PROFILE_DIR}/${mode}`, 3000, 20)}\n`);
+  }
 }
 process.exit(failed ? 1 : 0);

@@ -101,7 +101,7 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
     bucket: string,
   ): Span {
     const operation = request?.operation ?? 'chat';
-    const model = request?.netuid === target.netuid ? request.model : `sn${target.netuid}`;
+    const model = (request?.netuid === target.netuid ? request.model : undefined) ?? `sn${target.netuid}`;
     return tracer.startSpan(
       `${operation} ${model}`,
       {
@@ -110,7 +110,7 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
           [attr.GEN_AI_OPERATION_NAME]: operation,
           [attr.GEN_AI_PROVIDER_NAME]: attr.BITTENSOR,
           [attr.GEN_AI_SYSTEM]: attr.BITTENSOR,
-          ...(model ? { [attr.GEN_AI_REQUEST_MODEL]: model } : {}),
+          [attr.GEN_AI_REQUEST_MODEL]: model,
           [ATTR_SERVER_ADDRESS]: target.ip,
           [ATTR_SERVER_PORT]: target.port,
           [attr.TAOGATE_NETUID]: target.netuid,
