@@ -338,16 +338,22 @@ describe('deploy/', () => {
     const port = /TAOGATE_PORT=(\d+)/.exec(finalStage.map((i) => i.args).join(' '))?.[1];
     expect(last('EXPOSE')).toBe(port);
 
-    // The runtime needs every source folder the CLI imports, and no tests, benchmarks or secrets.
+    // The image holds every module `taogate start` can load (docker build cannot run here to find out), and
+    // no tests, benchmarks or secrets.
     const ignore = readFileSync(join(DEPLOY, 'Dockerfile.dockerignore'), 'utf8')
       .split('\n')
       .filter((line) => line && !line.startsWith('#'));
-    for (const folder of ['bin', 'gateway', 'router', 'adapters', 'bittensor', 'chain', 'config', 'models']) {
-      expect(ignore, folder).not.toContain(folder);
-      expect(existsSync(join(ROOT, folder)), folder).toBe(true);
+    const modules = modulesReachableFrom(join(ROOT, 'bin/taogate.ts'));
+    expect(modules.length).toBeGreaterThan(50);
+    for (const module of modules) {
+      const path = relative(ROOT, module);
+      const [folder = ''] = path.split('/');
+      expect(ignore.includes(folder) || path.endsWith('.test.ts'), `${path} left out of the image`).toBe(
+        false,
+      );
     }
     expect(ignore).toEqual(
-      expect.arrayContaining(['**/node_modules', '.git', 'test', 'load-tests', '**/.env']),
+      expect.arrayContaining(['**/node_modules', '.git', 'test', 'load-tests', '**/.env', '**/*.test.ts']),
     );
     expect(existsSync(join(dirname(join(DEPLOY, 'Dockerfile')), 'Dockerfile.dockerignore'))).toBe(true);
   });
@@ -358,4 +364,19 @@ function mountedFile(service: ComposeService): string {
   const volume = (service.volumes ?? []).find((v) => v.startsWith('./'));
   if (!volume) throw new Error(`${service.image} mounts no config file`);
   return volume.split(':')[0]!;
+}
+
+/** The repository's TypeScript modules a file imports, directly or not (static and dynamic relative imports). */
+function modulesReachableFrom(entry: string): string[] {
+  const seen = new Set<string>();
+  const queue = [entry];
+  for (let module = queue.pop(); module !== undefined; module = queue.pop()) {
+    if (seen.has(module)) continue;
+    seen.add(module);
+    const source = readFileSync(module, 'utf8');
+    for (const [, specifier] of source.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+\.ts)'/g)) {
+      queue.push(join(dirname(module), specifier!));
+    }
+  }
+  return [...seen];
 }
