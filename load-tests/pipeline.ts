@@ -5,7 +5,7 @@
 //       another, signed by the same adapters the gateway uses (no gateway);
 //   (b) the pipeline through taogate: one `pipeline/bench` chat completion;
 //   (c) the same three calls one after another by a client through taogate (three chat completions);
-// and checks (b) ≤ 1.10 × (a) at p50 and ≤ 1.25 × (a) at p99.
+// and checks (b) ≤ 1.10 × (a) at p50 and ≤ 1.25 × (a) at p99. The three take turns a second at a time.
 //
 // localnet runs in a child process and the gateway in another (`bin/taogate.ts start`), so miners verifying
 // signatures, the gateway and this load generator do not share one event loop.
@@ -15,7 +15,7 @@
 //   PIPELINE_BENCH_CPU_PROF=/tmp/prof npm run bench:pipeline   also writes the gateway's CPU profile
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -94,8 +94,9 @@ async function main(): Promise<void> {
     // PIPELINE_BENCH_CPU_PROF=<dir>: the gateway writes a V8 CPU profile there when it exits.
     const profileDir = process.env.PIPELINE_BENCH_CPU_PROF;
     const profileFlags = profileDir ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    children.push(
-      startNode([...profileFlags, new URL('../bin/taogate.ts', import.meta.url).pathname, 'start'], {
+    const gatewayChild = startNode(
+      [...profileFlags, new URL('../bin/taogate.ts', import.meta.url).pathname, 'start'],
+      {
         TAOGATE_NETWORK: ready.chainUrl,
         TAOGATE_HOTKEY: LOCALNET_HOTKEY,
         TAOGATE_ALLOW_LOOPBACK_AXONS: 'true',
@@ -104,8 +105,9 @@ async function main(): Promise<void> {
         TAOGATE_PIPELINES: pipelinesPath,
         TAOGATE_PORT: String(port),
         TAOGATE_LOG_LEVEL: 'warn',
-      }),
+      },
     );
+    children.push(gatewayChild);
     const gateway = `http://127.0.0.1:${port}`;
     await untilReady(gateway);
 
@@ -115,14 +117,20 @@ async function main(): Promise<void> {
       pipeline: pipelineThroughGateway(gateway, client),
       chained: clientChainThroughGateway(gateway, client),
     };
-    const results: Record<string, Measured> = {};
     process.stdout.write(
       `pipeline benchmark: ${STEPS.map((s, i) => `${s.model} ${serviceMs[i]} ms`).join(' → ')}, ` +
         `${concurrency} concurrent, ${seconds} s per scenario\n`,
     );
-    for (const [name, scenario] of Object.entries(scenarios)) {
-      await measure(scenario, warmupSeconds);
-      results[name] = await measure(scenario, seconds);
+    for (const scenario of Object.values(scenarios)) await measure(scenario, warmupSeconds);
+    // Scenarios take turns a second at a time, so load from outside the benchmark falls on all three alike.
+    const results = Object.fromEntries(Object.keys(scenarios).map((name) => [name, emptyMeasured()]));
+    for (let round = 0; round < Math.ceil(seconds / ROUND_SECONDS); round++) {
+      for (const [name, scenario] of Object.entries(scenarios)) {
+        const cpuBefore = cpuMs(gatewayChild.pid!);
+        const round = await measure(scenario, ROUND_SECONDS);
+        round.gatewayCpuMs = cpuMs(gatewayChild.pid!) - cpuBefore;
+        addTo(results[name]!, round);
+      }
     }
     report(results.direct!, results.pipeline!, results.chained!);
     await client.close();
@@ -220,7 +228,11 @@ async function chatCompletion(
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify({ model, messages: [{ role: 'user', content }] }),
   });
-  const body = (await response.body.json()) as { choices?: { message: { content: string } }[] };
+  const body = (await response.body.json()) as {
+    choices?: { message: { content: string } }[];
+    taogate?: { steps: { start_ms: number; ms: number }[] };
+  };
+  if (body.taogate) noteStepTimes(body.taogate.steps);
   if (response.statusCode !== 200)
     throw new Error(`${model}: ${response.statusCode} ${JSON.stringify(body)}`);
   return body.choices![0]!.message.content;
@@ -230,6 +242,8 @@ const COMPOSED = /^sn4 miner \d heard: sn18 miner \d heard: sn1 miner \d heard: 
 
 interface Measured {
   latencies: number[];
+  /** CPU time the gateway process spent meanwhile (user + system). */
+  gatewayCpuMs: number;
   failures: number;
   wrong: number;
   seconds: number;
@@ -258,10 +272,37 @@ async function measure(operation: Operation, forSeconds: number): Promise<Measur
   await Promise.all(Array.from({ length: concurrency }, worker));
   return {
     latencies: latencies.sort((a, b) => a - b),
+    gatewayCpuMs: 0,
     failures,
     wrong,
     seconds: (performance.now() - started) / 1000,
   };
+}
+
+const ROUND_SECONDS = 1;
+
+/** Inside the gateway, per pipeline: the steps' own time, and the time between one step's end and the next's start. */
+const insideGateway = { steps: [] as number[], between: [] as number[] };
+
+function noteStepTimes(steps: { start_ms: number; ms: number }[]): void {
+  insideGateway.steps.push(steps.reduce((sum, step) => sum + step.ms, 0));
+  let between = 0;
+  for (let index = 1; index < steps.length; index++) {
+    between += steps[index]!.start_ms - (steps[index - 1]!.start_ms + steps[index - 1]!.ms);
+  }
+  insideGateway.between.push(between);
+}
+
+function emptyMeasured(): Measured {
+  return { latencies: [], gatewayCpuMs: 0, failures: 0, wrong: 0, seconds: 0 };
+}
+
+function addTo(total: Measured, round: Measured): void {
+  total.latencies = [...total.latencies, ...round.latencies].sort((a, b) => a - b);
+  total.failures += round.failures;
+  total.gatewayCpuMs += round.gatewayCpuMs;
+  total.wrong += round.wrong;
+  total.seconds += round.seconds;
 }
 
 function quantile(sorted: number[], q: number): number {
@@ -272,13 +313,20 @@ function report(direct: Measured, pipeline: Measured, chained: Measured): void {
   const row = (label: string, m: Measured) =>
     `${label.padEnd(44)} ${String(m.latencies.length).padStart(6)} ${(m.latencies.length / m.seconds).toFixed(0).padStart(7)}` +
     ` ${quantile(m.latencies, 0.5).toFixed(1).padStart(8)} ${quantile(m.latencies, 0.99).toFixed(1).padStart(8)}` +
-    ` ${String(m.failures + m.wrong).padStart(7)}\n`;
+    ` ${String(m.failures + m.wrong).padStart(7)} ${(m.gatewayCpuMs / Math.max(1, m.latencies.length)).toFixed(2).padStart(12)}\n`;
   const nominal = serviceMs.reduce((sum, ms) => sum + ms, 0);
   process.stdout.write(
-    `\n${'scenario'.padEnd(44)} ${'done'.padStart(6)} ${'per s'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)}\n` +
+    `\n${'scenario'.padEnd(44)} ${'done'.padStart(6)} ${'per s'.padStart(7)} ${'p50 ms'.padStart(8)} ${'p99 ms'.padStart(8)} ${'errors'.padStart(7)} ${'gateway CPU'.padStart(12)}\n` +
       row(`(a) upstream service times, summed (${nominal} nominal)`, direct) +
       row('(b) pipeline through taogate', pipeline) +
       row('(c) three calls in turn through taogate', chained),
+  );
+  const steps = [...insideGateway.steps].sort((a, b) => a - b);
+  const between = [...insideGateway.between].sort((a, b) => a - b);
+  process.stdout.write(
+    `(b) inside the gateway: steps summed p50 ${quantile(steps, 0.5).toFixed(1)} ms, p99 ${quantile(steps, 0.99).toFixed(1)} ms;` +
+      ` between steps p50 ${quantile(between, 0.5).toFixed(2)} ms, p99 ${quantile(between, 0.99).toFixed(2)} ms\n` +
+      'gateway CPU: milliseconds of gateway CPU per operation\n',
   );
   const checks = [
     ['p50', 0.5, 1.1],
@@ -312,6 +360,13 @@ function startNode(args: string[], env: Record<string, string>): ChildProcess {
     if (code) process.stderr.write(`bench: ${args.join(' ')} exited with ${code}\n`);
   });
   return child;
+}
+
+/** A process's CPU time so far (user + system), from /proc: how much work the gateway did, whatever the load. */
+function cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  // utime and stime are fields 14 and 15 of stat(5), in clock ticks (100 per second on Linux).
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
 
 async function freePort(): Promise<number> {
