@@ -120,9 +120,13 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
     const median = medianLatency(inputs);
     const weights = selectionWeights(weighting, inputs, median);
     medianLatencies.set(netuid, median);
-    const scores = ranking.reranker?.scores(pool, versions.get(netuid) ?? 0, () =>
-      featuresOf(pool, inputs, now, median),
-    );
+    // A lone candidate is chosen whatever it scores: no inference for it (one upstream behind a profile).
+    const scores =
+      pool.length > 1
+        ? ranking.reranker?.scores(pool, versions.get(netuid) ?? 0, () =>
+            featuresOf(pool, inputs, now, median),
+          )
+        : undefined;
     if (scores && scores.length === pool.length) {
       for (let i = 0; i < pool.length; i++) weights[i]! *= scores[i]!;
     }
