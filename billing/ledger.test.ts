@@ -175,7 +175,7 @@ describe.each(['sqlite', 'postgres'] as const)('ledger on %s', (kind) => {
       capRao: 1_500n,
     });
     await ledger.commit(first.chargeId, settlement(1_000n));
-    expect((await ledger.key(id))?.spentRao).toBe(1_000n);
+    expect((await ledger.listKeys(account.id))[0]?.spentRao).toBe(1_000n);
     expect(await ledger.revokeKey(id, now)).toBe(true);
     expect(await ledger.reserve(reserveInput(account.id, 100n, { keyId: id }))).toEqual({
       kind: 'key-revoked',

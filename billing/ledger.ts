@@ -24,7 +24,6 @@ export interface ApiKeyRecord {
   revokedAt: number | null;
   /** Most this key may ever spend, in rao; null for no cap. */
   spendCapRao: bigint | null;
-  spentRao: bigint;
   /** Requests per minute; null for the gateway's default. */
   ratePerMinute: number | null;
 }
@@ -137,7 +136,8 @@ export interface Ledger {
     nowMs: number;
   }): Promise<ApiKeyRecord>;
   key(id: string): Promise<ApiKeyRecord | undefined>;
-  listKeys(accountId: string): Promise<ApiKeyRecord[]>;
+  /** The account's keys, each with what it has spent (committed charges). */
+  listKeys(accountId: string): Promise<(ApiKeyRecord & { spentRao: bigint })[]>;
   revokeKey(id: string, nowMs: number): Promise<boolean>;
   /** Holds `amountRao` of the account's balance, atomically: concurrent reservations never overspend. */
   reserve(input: ReserveInput): Promise<ReserveOutcome>;

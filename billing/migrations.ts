@@ -24,6 +24,7 @@ const MIGRATIONS: readonly ((blob: string) => string[])[] = [
       created_at BIGINT NOT NULL,
       revoked_at BIGINT,
       spend_cap BIGINT,
+      -- Kept for capped keys only: what counts against the cap. Uncapped keys are never locked by a request.
       spent BIGINT NOT NULL DEFAULT 0,
       reserved BIGINT NOT NULL DEFAULT 0,
       rate_per_minute INTEGER,
@@ -38,6 +39,8 @@ const MIGRATIONS: readonly ((blob: string) => string[])[] = [
       state TEXT NOT NULL CHECK (state IN ('pending', 'committed')),
       owner TEXT NOT NULL,
       reserved BIGINT NOT NULL CHECK (reserved >= 0),
+      -- 1 when the reservation is also held against its key's spend cap.
+      capped INTEGER NOT NULL DEFAULT 0,
       cost BIGINT CHECK (cost >= 0 AND cost <= reserved),
       created_at BIGINT NOT NULL,
       settled_at BIGINT,

@@ -7,7 +7,9 @@ export function openPostgresDriver(connectionString: string, logger: Logger): Sq
   const pool = new pg.Pool({
     connectionString,
     max: 10,
-    connectionTimeoutMillis: 5000,
+    // A burst on one account queues on its row: waiting for a connection is back-pressure, not a failure,
+    // for as long as a request may take anyway.
+    connectionTimeoutMillis: 30_000,
     // A ledger statement is a few row updates; anything slower is a stuck database, not a busy one.
     statement_timeout: 10_000,
   });

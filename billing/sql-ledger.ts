@@ -32,8 +32,10 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
   const accountById = async (db: SqlExecutor, id: string) =>
     (await db.query(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [id])).map(toAccount)[0];
 
-  // Moves a reservation out of `pending` (committed or deleted) and gives its hold back; the row's state
-  // guard makes commit, release and the abandoned-reservation sweep safe to race.
+  // Gives a settled reservation's hold back and books its cost. Called after the charge row left `pending`
+  // (its state guard makes commit, release and the abandoned-reservation sweep safe to race). Rows are locked
+  // in one order everywhere, charge → account → key, so PostgreSQL transactions queue instead of deadlocking;
+  // a key is locked only when it has a spend cap.
   const settleHold = async (db: SqlExecutor, row: Row, costRao: bigint) => {
     const held = bigintOf(row.reserved);
     await db.query('UPDATE accounts SET balance = balance - $2, reserved = reserved - $3 WHERE id = $1', [
@@ -41,7 +43,7 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
       costRao,
       held,
     ]);
-    if (row.key_id !== null) {
+    if (numberOf(row.capped) === 1) {
       await db.query('UPDATE api_keys SET spent = spent + $2, reserved = reserved - $3 WHERE id = $1', [
         String(row.key_id),
         costRao,
@@ -53,7 +55,7 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
   const release = (chargeId: string) =>
     driver.transaction(async (tx) => {
       const [row] = await tx.query(
-        "DELETE FROM charges WHERE id = $1 AND state = 'pending' RETURNING account_id, key_id, reserved",
+        "DELETE FROM charges WHERE id = $1 AND state = 'pending' RETURNING account_id, key_id, reserved, capped",
         [chargeId],
       );
       if (!row) return false;
@@ -87,50 +89,53 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
         };
       }
     }
-    // Rows are always locked account first, key second (here, in commit and in release), so concurrent
-    // transactions on PostgreSQL queue behind each other instead of deadlocking.
-    const held = await tx.query(
-      'UPDATE accounts SET reserved = reserved + $2 WHERE id = $1 AND balance - reserved >= $2 RETURNING id',
-      [accountId, amountRao],
-    );
-    if (held.length === 0) {
-      const account = await accountById(tx, accountId);
-      return { kind: 'insufficient-balance', availableRao: account?.availableRao ?? 0n };
-    }
+    let capped = false;
     if (keyId !== null) {
-      const keyHeld = await tx.query(
-        `UPDATE api_keys SET reserved = reserved + $2
-         WHERE id = $1 AND revoked_at IS NULL AND (spend_cap IS NULL OR spent + reserved + $2 <= spend_cap)
-         RETURNING id`,
-        [keyId, amountRao],
-      );
-      if (keyHeld.length === 0) {
-        const [key] = await tx.query('SELECT revoked_at, spend_cap, spent FROM api_keys WHERE id = $1', [
-          keyId,
-        ]);
-        if (!key || key.revoked_at !== null) throw new Rollback({ kind: 'key-revoked' });
-        throw new Rollback({
-          kind: 'spend-cap-reached',
-          capRao: bigintOf(key.spend_cap),
-          spentRao: bigintOf(key.spent),
-        });
-      }
+      const [key] = await tx.query('SELECT revoked_at, spend_cap FROM api_keys WHERE id = $1', [keyId]);
+      if (!key || key.revoked_at !== null) return { kind: 'key-revoked' };
+      capped = key.spend_cap !== null;
     }
+    // The charge row first and the contended rows last, so their locks are held for as short a time as can be.
     const chargeId = `ch_${randomBytes(12).toString('hex')}`;
     await tx.query(
-      `INSERT INTO charges (id, account_id, key_id, state, owner, reserved, created_at, idempotency_key, request_hash)
-       VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8)`,
+      `INSERT INTO charges (id, account_id, key_id, state, owner, reserved, capped, created_at, idempotency_key,
+         request_hash)
+       VALUES ($1, $2, $3, 'pending', $4, $5, $6, $7, $8, $9)`,
       [
         chargeId,
         accountId,
         keyId,
         input.owner,
         amountRao,
+        capped ? 1 : 0,
         input.nowMs,
         idempotency?.key ?? null,
         idempotency?.requestHash ?? null,
       ],
     );
+    const held = await tx.query(
+      'UPDATE accounts SET reserved = reserved + $2 WHERE id = $1 AND balance - reserved >= $2 RETURNING id',
+      [accountId, amountRao],
+    );
+    if (held.length === 0) {
+      const account = await accountById(tx, accountId);
+      throw new Rollback({ kind: 'insufficient-balance', availableRao: account?.availableRao ?? 0n });
+    }
+    if (capped) {
+      const keyHeld = await tx.query(
+        `UPDATE api_keys SET reserved = reserved + $2
+         WHERE id = $1 AND spent + reserved + $2 <= spend_cap RETURNING id`,
+        [keyId, amountRao],
+      );
+      if (keyHeld.length === 0) {
+        const [key] = await tx.query('SELECT spend_cap, spent FROM api_keys WHERE id = $1', [keyId]);
+        throw new Rollback({
+          kind: 'spend-cap-reached',
+          capRao: bigintOf(key?.spend_cap),
+          spentRao: bigintOf(key?.spent),
+        });
+      }
+    }
     return { kind: 'reserved', chargeId };
   };
 
@@ -184,10 +189,12 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
     },
     async listKeys(accountId) {
       const rows = await driver.query(
-        `SELECT ${KEY_COLUMNS} FROM api_keys WHERE account_id = $1 ORDER BY created_at, id`,
+        `SELECT ${KEY_COLUMNS},
+           (SELECT COALESCE(SUM(c.cost), 0) FROM charges c WHERE c.key_id = k.id AND c.state = 'committed') AS spent
+         FROM api_keys k WHERE account_id = $1 ORDER BY created_at, id`,
         [accountId],
       );
-      return rows.map(toKey);
+      return rows.map((row) => ({ ...toKey(row), spentRao: bigintOf(row.spent) }));
     },
     async revokeKey(id, nowMs) {
       const rows = await driver.query(
@@ -216,7 +223,7 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
           `UPDATE charges SET state = 'committed', cost = CASE WHEN $2 < reserved THEN $2 ELSE reserved END,
              settled_at = $3, day = $4, netuid = $5, model = $6, input_tokens = $7, output_tokens = $8,
              images = $9, response_status = $10, response_type = $11, response_body = $12
-           WHERE id = $1 AND state = 'pending' RETURNING account_id, key_id, reserved, cost`,
+           WHERE id = $1 AND state = 'pending' RETURNING account_id, key_id, reserved, capped, cost`,
           [
             chargeId,
             settlement.costRao < 0n ? 0n : settlement.costRao,
@@ -396,7 +403,6 @@ function toKey(row: Row): ApiKeyRecord {
     createdAt: numberOf(row.created_at),
     revokedAt: row.revoked_at === null ? null : numberOf(row.revoked_at),
     spendCapRao: row.spend_cap === null ? null : bigintOf(row.spend_cap),
-    spentRao: bigintOf(row.spent),
     ratePerMinute: row.rate_per_minute === null ? null : numberOf(row.rate_per_minute),
   };
 }

@@ -4,6 +4,7 @@ import WebSocket from 'ws';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { sampleSubnets } from '../localnet/chain/index.ts';
 import { type ChainNode, startChainNode } from '../localnet/index.ts';
+import { waitFor } from '../test/billing.ts';
 import { sendTransfer } from './deposit-transfer.ts';
 import { type DepositSink, type IncomingTransfer, watchDeposits } from './deposit-watcher.ts';
 
@@ -26,21 +27,13 @@ function memorySink() {
   return { sink, credited, cursor: () => cursor, rewind };
 }
 
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
-
 describe('deposit watcher on localnet', () => {
   let node: ChainNode;
   let depositAddress: string;
   const logger = pino({ level: 'silent' });
 
   beforeAll(async () => {
-    node = await startChainNode({ subnets: sampleSubnets({ count: 1, neuronsPerSubnet: 4 }), blockMs: 50 });
+    node = await startChainNode({ subnets: sampleSubnets({ count: 1, neuronsPerSubnet: 4 }), blockMs: 200 });
     depositAddress = (await hotkeyFromSecret('//watcher-test/deposit')).ss58;
   });
   afterAll(async () => {
@@ -50,7 +43,7 @@ describe('deposit watcher on localnet', () => {
   it('credits a transfer to the deposit address once it has N confirmations, and only that one', async () => {
     const { sink, credited, cursor } = memorySink();
     const watcher = watchDeposits({ url: node.url, address: depositAddress, confirmations: 3, sink, logger });
-    await until(() => cursor() !== undefined, 'the first scan');
+    await waitFor(() => cursor() !== undefined, 'the first scan');
     const payer = await hotkeyFromSecret('//watcher-test/payer');
     const [paid] = await Promise.all([
       sendTransfer({
@@ -68,7 +61,7 @@ describe('deposit watcher on localnet', () => {
       }),
     ]);
     const includedAt = await blockNumberOf(node, paid.blockHash);
-    await until(() => credited.size > 0, 'the credit');
+    await waitFor(() => credited.size > 0, 'the credit');
     expect(node.bestBlock()).toBeGreaterThanOrEqual(includedAt + 3);
     expect([...credited.values()]).toEqual([
       expect.objectContaining({
@@ -84,20 +77,21 @@ describe('deposit watcher on localnet', () => {
   it('resumes after its cursor on restart, and a rescanned block yields the same deposit identity', async () => {
     const { sink, credited, cursor, rewind } = memorySink();
     let watcher = watchDeposits({ url: node.url, address: depositAddress, confirmations: 0, sink, logger });
-    await until(() => cursor() !== undefined, 'the first scan');
+    await waitFor(() => cursor() !== undefined, 'the first scan');
     const paid = await sendTransfer({
       url: node.url,
       fromSecret: '//watcher-test/again',
       to: depositAddress,
       amountRao: 10n ** 9n,
     });
-    await until(() => credited.size === 1, 'the credit');
+    await waitFor(() => credited.size === 1, 'the credit');
     await watcher.close();
     // As if the process died between crediting the block and moving its cursor past it.
-    rewind((await blockNumberOf(node, paid.blockHash)) - 1);
+    const paidAt = await blockNumberOf(node, paid.blockHash);
+    rewind(paidAt - 1);
     const first = [...credited.keys()];
     watcher = watchDeposits({ url: node.url, address: depositAddress, confirmations: 0, sink, logger });
-    await until(() => (cursor() ?? 0) > node.bestBlock() - 2, 'the rescan');
+    await waitFor(() => (cursor() ?? 0) > paidAt, 'the rescan');
     expect([...credited.keys()]).toEqual(first);
     await watcher.close();
   });

@@ -1,9 +1,10 @@
 import type { ApiPromise } from '@polkadot/api';
-import type { Vec } from '@polkadot/types';
+import { unwrapStorageType, type Vec } from '@polkadot/types';
 import type { EventRecord } from '@polkadot/types/interfaces';
 import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import type { Logger } from 'pino';
 import { type Backoff, openChainConnection } from './chain-connection.ts';
+import { queryStorageAt } from './storage-fetch.ts';
 
 /** A `Balances.Transfer` to the deposit address, identified by its block hash and event index. */
 export interface IncomingTransfer {
@@ -58,19 +59,27 @@ export function watchDeposits(options: DepositWatcherOptions): DepositWatcher {
   let closed = false;
   let unsubscribe: (() => void) | undefined;
 
+  // One state_queryStorageAt per block, decoded with the chain's own metadata type: `api.at(hash)` would
+  // also fetch the runtime version of every block scanned.
   const scanBlock = async (api: ApiPromise, blockNumber: number) => {
-    const hash = await api.rpc.chain.getBlockHash(blockNumber);
-    const readEvents = (await api.at(hash)).query.system?.events;
-    if (!readEvents) throw new Error('the chain has no System.Events storage');
-    // Decoded with the chain's own metadata: System.Events is a Vec<EventRecord> on every FRAME chain.
-    const events = (await readEvents()) as unknown as Vec<EventRecord>;
-    for (const [eventIndex, record] of events.entries()) {
+    const events = api.query.system?.events;
+    if (!events) throw new Error('the chain has no System.Events storage');
+    const hash = (await api.rpc.chain.getBlockHash(blockNumber)).toHex();
+    const key = events.key();
+    const raw = (await queryStorageAt(connection.rpc, [key], hash)).get(key.toLowerCase());
+    if (!raw) return;
+    // System.Events is a Vec<EventRecord> on every FRAME chain.
+    const records = api.registry.createType(
+      unwrapStorageType(api.registry, events.creator.meta.type),
+      raw,
+    ) as unknown as Vec<EventRecord>;
+    for (const [eventIndex, record] of records.entries()) {
       const { section, method, data } = record.event;
       if (section !== 'balances' || method !== 'Transfer') continue;
       const [from, to, amount] = data;
       if (!from || !to || !amount || to.toString() !== address) continue;
       await sink.credit({
-        blockHash: hash.toHex(),
+        blockHash: hash,
         blockNumber,
         eventIndex,
         extrinsicIndex: record.phase.isApplyExtrinsic ? record.phase.asApplyExtrinsic.toNumber() : null,

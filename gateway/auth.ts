@@ -1,9 +1,10 @@
 import type { Context, MiddlewareHandler } from 'hono';
+import type { Logger } from 'pino';
 import { type Ledger, parseApiKey, secretMatches } from '../billing/index.ts';
 import { EPISTULA_ALLOWED_DELTA_MS, verifyEpistula } from '../bittensor/index.ts';
 import { peekBody } from './auth-body.ts';
 import type { ReplayGuard } from './auth-replay-guard.ts';
-import { type HttpError, httpError } from './errors.ts';
+import { type HttpError, httpError, ledgerUnavailable } from './errors.ts';
 import type { RateLimiter } from './rate-limit.ts';
 
 /** Who pays for a request: an account, through one of its API keys or its own coldkey's signature. */
@@ -28,6 +29,7 @@ export interface AuthDeps {
   /** Requests per minute for keys without their own limit, and for signed requests; 0 for none. */
   defaultRatePerMinute: number;
   replayGuard: ReplayGuard;
+  logger: Logger;
 }
 
 /**
@@ -37,9 +39,14 @@ export interface AuthDeps {
  */
 export function authenticate(deps: AuthDeps): MiddlewareHandler {
   return async (c, next) => {
-    const identified = c.req.header('epistula-signed-by')
-      ? await bySignature(c, deps)
-      : await byApiKey(c, deps);
+    let identified: Identified;
+    try {
+      identified = c.req.header('epistula-signed-by') ? await bySignature(c, deps) : await byApiKey(c, deps);
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'the ledger could not authenticate a request');
+      const unavailable = ledgerUnavailable();
+      return c.json(unavailable.body, unavailable.status, unavailable.headers);
+    }
     if (!identified.ok)
       return c.json(identified.error.body, identified.error.status, identified.error.headers);
     const { payer, ratePerMinute } = identified;

@@ -93,6 +93,14 @@ function isStoreUnreachable(error: unknown): boolean {
   return error instanceof AggregateError && error.errors.some(isStoreUnreachable);
 }
 
+/** The ledger's store did not answer: nothing can be charged, so nothing paid for is served; retry shortly. */
+export function ledgerUnavailable(): HttpError {
+  return withRetryAfter(
+    httpError(503, 'The payment ledger is unavailable; retry shortly.', 'server_error', 'ledger_unavailable'),
+    1,
+  );
+}
+
 function withRetryAfter(error: HttpError, seconds: number | undefined): HttpError {
   return seconds === undefined ? error : { ...error, headers: { 'retry-after': String(seconds) } };
 }

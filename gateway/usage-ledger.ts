@@ -142,6 +142,7 @@ export async function startBilling(options: BillingOptions): Promise<Billing> {
       rateLimiter,
       defaultRatePerMinute: config.rateLimits.perKeyPerMinute,
       replayGuard: createReplayGuard(redis),
+      logger: logger.child({ module: 'auth' }),
     }),
     charge: meterUsage({
       ledger,

@@ -7,12 +7,13 @@ import {
   type ModelPrice,
   type Quote,
   quoteRequest,
+  type ReserveOutcome,
   type Settlement,
   UsageMeter,
   withUsageMeter,
 } from '../billing/index.ts';
 import { peekBody } from './auth-body.ts';
-import { httpError } from './errors.ts';
+import { httpError, ledgerUnavailable } from './errors.ts';
 
 export interface UsageMeteringDeps {
   ledger: Ledger;
@@ -57,16 +58,23 @@ export function meterUsage(deps: UsageMeteringDeps): MiddlewareHandler {
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
       return errorResponse(c, 400, 'Idempotency-Key must be 1 to 255 characters', 'invalid_idempotency_key');
     }
-    const reserved = await deps.ledger.reserve({
-      accountId: payer.accountId,
-      keyId: payer.keyId,
-      amountRao: quote.maxRao,
-      owner: deps.instanceId,
-      nowMs: Date.now(),
-      idempotency: idempotencyKey
-        ? { key: idempotencyKey, requestHash: requestHash(c.req.path, text) }
-        : undefined,
-    });
+    let reserved: ReserveOutcome;
+    try {
+      reserved = await deps.ledger.reserve({
+        accountId: payer.accountId,
+        keyId: payer.keyId,
+        amountRao: quote.maxRao,
+        owner: deps.instanceId,
+        nowMs: Date.now(),
+        idempotency: idempotencyKey
+          ? { key: idempotencyKey, requestHash: requestHash(c.req.path, text) }
+          : undefined,
+      });
+    } catch (error) {
+      deps.logger.warn({ err: error }, 'the ledger could not reserve for a request');
+      const unavailable = ledgerUnavailable();
+      return c.json(unavailable.body, unavailable.status, unavailable.headers);
+    }
     switch (reserved.kind) {
       case 'insufficient-balance':
         return insufficientBalance(c, deps, quote, reserved.availableRao, payer.coldkey);

@@ -4,7 +4,7 @@ import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { LOCALNET_HOTKEY, loadConfig, loadProfiles } from '../config/index.ts';
 import { type Gateway, startGateway } from '../gateway/index.ts';
 import { type Localnet, startLocalnet } from '../localnet/index.ts';
-import { createTestLedger, flatPriceProfiles, fundedAccount, type TestLedger } from './billing.ts';
+import { createTestLedger, flatPriceProfiles, fundedAccount, type TestLedger, waitFor } from './billing.ts';
 import { type GatewayProcess, spawnGateway } from './gateway-process.ts';
 
 const PRICE = 1000;
@@ -99,7 +99,10 @@ describe('one PostgreSQL ledger shared by several gateways', () => {
       const { account, secret } = await fundedAccount(store.ledger, BigInt(10 * PRICE));
       const first = await spawn();
       const caught = chat(first.url, secret, `sn${SLOW_NETUID}/cortex-chat`).catch(() => undefined);
-      await until(async () => (await store.ledger.pendingReservations(account.id)) === 1, 'the reservation');
+      await waitFor(
+        async () => (await store.ledger.pendingReservations(account.id)) === 1,
+        'the reservation',
+      );
       first.child.kill('SIGKILL');
       await first.exited;
       await caught;
@@ -134,11 +137,3 @@ describe('one PostgreSQL ledger shared by several gateways', () => {
     });
   });
 });
-
-async function until(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-}

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { encodeAddress } from '@polkadot/util-crypto';
 import { pino } from 'pino';
 import { generateApiKey, type Ledger, type LedgerLocation, openLedger } from '../billing/index.ts';
-import { DEFAULT_PROFILES_PATH } from '../config/index.ts';
+import { DEFAULT_PROFILES_PATH, type Price } from '../config/index.ts';
 import { createTestSchema } from './postgres.ts';
 
 /** A ledger store for a test run: a fresh SQLite file, or a fresh PostgreSQL schema. */
@@ -75,14 +75,33 @@ export async function fundedAccount(
 }
 
 /**
- * The shipped subnet profiles with one flat price per request and nothing per token, so a test knows
- * exactly what each answer costs. Returns the file's path and a cleanup.
+ * The shipped subnet profiles with one flat price per request and nothing per token (or the prices given
+ * per netuid), so a test knows exactly what each answer costs. Returns the file's path and a cleanup.
  */
-export function flatPriceProfiles(raoPerRequest: number): { path: string; remove(): void } {
-  const raw = JSON.parse(readFileSync(DEFAULT_PROFILES_PATH, 'utf8')) as { subnets: { price?: unknown }[] };
-  for (const subnet of raw.subnets) subnet.price = { perRequest: raoPerRequest };
+export function flatPriceProfiles(
+  raoPerRequest: number,
+  byNetuid: Record<number, Partial<Price>> = {},
+): { path: string; remove(): void } {
+  const raw = JSON.parse(readFileSync(DEFAULT_PROFILES_PATH, 'utf8')) as {
+    subnets: { netuid: number; price?: Partial<Price> }[];
+  };
+  for (const subnet of raw.subnets) subnet.price = byNetuid[subnet.netuid] ?? { perRequest: raoPerRequest };
   const dir = mkdtempSync(join(tmpdir(), 'taogate-prices-'));
   const path = join(dir, 'subnets.json');
   writeFileSync(path, JSON.stringify(raw));
   return { path, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** Polls `condition` until it holds (running `meanwhile` between polls, e.g. to seal a block), or fails. */
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  what: string,
+  options: { meanwhile?: () => void; timeoutMs?: number } = {},
+): Promise<void> {
+  const deadline = Date.now() + (options.timeoutMs ?? 15_000);
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    options.meanwhile?.();
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
 }

@@ -6,7 +6,7 @@ import { runDepositCommand } from '../chain/index.ts';
 import { type GatewayConfig, LOCALNET_HOTKEY, loadConfig, loadProfiles } from '../config/index.ts';
 import { type Gateway, startGateway } from '../gateway/index.ts';
 import { type Localnet, startLocalnet } from '../localnet/index.ts';
-import { createTestLedger, type TestLedger } from './billing.ts';
+import { createTestLedger, type TestLedger, waitFor } from './billing.ts';
 
 const CONFIRMATIONS = 3;
 const PAYER = '//deposit-e2e/payer';
@@ -50,10 +50,10 @@ describe('deposits on localnet', () => {
     const payer = (await hotkeyFromSecret(PAYER)).ss58;
     await store.ledger.createAccount({ coldkey: payer, nowMs: Date.now() });
     const depositAddress = (await depositAddressOf(config))!;
-    await until(
+    await waitFor(
       async () => (await store.ledger.depositCursor(depositAddress)) !== undefined,
       'the watcher',
-      () => localnet.chain.produceBlock(),
+      { meanwhile: () => localnet.chain.produceBlock() },
     );
 
     // What `taogate deposit --from //deposit-e2e/payer --amount 0.25` runs, sealing blocks until it lands.
@@ -81,32 +81,18 @@ describe('deposits on localnet', () => {
     expect(await balanceOf(payer)).toBe(0n);
 
     localnet.chain.produceBlock();
-    await until(async () => (await balanceOf(payer)) === 250_000_000n, 'the credit');
+    await waitFor(async () => (await balanceOf(payer)) === 250_000_000n, 'the credit');
 
     // A restart after a crash between crediting the block and moving the cursor past it reads it again.
     await gateway.close();
     await store.ledger.setDepositCursor(depositAddress, includedIn - 1);
     gateway = await startGateway(config, pino({ level: 'silent' }));
-    await until(
+    await waitFor(
       async () => ((await store.ledger.depositCursor(depositAddress)) ?? 0) >= includedIn + 1,
       'the rescan',
-      () => localnet.chain.produceBlock(),
+      { meanwhile: () => localnet.chain.produceBlock() },
     );
     expect(await balanceOf(payer)).toBe(250_000_000n);
     expect((await store.ledger.audit()).every((books) => books.balanced)).toBe(true);
   });
 });
-
-async function until(
-  condition: () => Promise<boolean>,
-  what: string,
-  meanwhile?: () => void,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    meanwhile?.();
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
