@@ -86,6 +86,8 @@ export interface CallOptions {
   timeoutMs: number;
   /** The client reads the answer whole, not as it streams: upstreams that can answer whole are asked so. */
   whole?: boolean;
+  /** The router sent this call as a hedge of a slow one: for telemetry, protocols ignore it. */
+  hedge?: boolean;
 }
 
 /** One call of one task to one miner. */

@@ -47,7 +47,6 @@ export function requestTelemetry(deps: RequestTelemetryDeps) {
       inputTokens: undefined,
       outputTokens: undefined,
       attempts: 0,
-      waiting: 0,
       fanout: false,
       steps: [],
     };

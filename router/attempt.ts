@@ -45,6 +45,8 @@ export interface AttemptCall<C = string> {
    * yet, so a miner failing mid-answer can still be failed over instead of failing the request.
    */
   whole?: boolean;
+  /** A second call racing a slow first one (told to the adapter's observers). */
+  hedge?: boolean;
 }
 
 /**
@@ -69,7 +71,7 @@ export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
 
   async function run(): Promise<AttemptOutcome<C>> {
     try {
-      const stream = await call.call(miner, { signal, timeoutMs: call.timeoutMs });
+      const stream = await call.call(miner, { signal, timeoutMs: call.timeoutMs, hedge: call.hedge });
       answer = stream[Symbol.asyncIterator]();
       const first = await answer.next();
       if (signal.aborted) throw signal.reason;

@@ -244,8 +244,8 @@ export function createChatRouter(options: ChatRouterOptions) {
     let hedgeDecided = hedgeDelay === undefined;
     let lastError: UpstreamError | undefined;
 
-    /** Starts a call to the next miner, or says why none can go. */
-    function launch(): Launch {
+    /** Starts a call to the next miner (a hedge of the running one, or not), or says why none can go. */
+    function launch(hedge = false): Launch {
       const choice = health.choose(netuid, pool, tried, options.random);
       if (choice.kind !== 'chosen') return choice;
       // Hedges and failovers alike are extra load on the subnet: both come out of its retry budget.
@@ -261,6 +261,7 @@ export function createChatRouter(options: ChatRouterOptions) {
         timeoutMs: routeOptions.deadlineMs - (clock() - started),
         clock,
         whole: routeOptions.whole,
+        hedge,
       });
       running.add(attempt);
       return { kind: 'launched' };
@@ -277,7 +278,7 @@ export function createChatRouter(options: ChatRouterOptions) {
           hedgeDecided = true;
           // A whole answer that started on time is arriving, not late: no hedge for it.
           const late = ![...running].some((attempt) => attempt.answering);
-          if (late && tried.size < options.maxAttempts && launch().kind === 'launched') hedged = true;
+          if (late && tried.size < options.maxAttempts && launch(true).kind === 'launched') hedged = true;
           continue;
         }
         running.delete(next.attempt);

@@ -24,20 +24,15 @@ export interface AttemptObserverDeps {
  * Observes every upstream call at the adapter seam, so routing code carries no telemetry: each call is an
  * attempt of the request being served (found through its async context), timed from dispatch to first
  * chunk and to its end, counted by outcome, and, with tracing on, a client span whose context the HTTP
- * exchange sends upstream as `traceparent`. A call that starts while another of the same request still
- * waits for its first chunk is a hedge, unless the request asked several miners on purpose (fan-out).
+ * exchange sends upstream as `traceparent`. The router says which calls are hedges (`CallOptions.hedge`).
  */
 export function createAttemptObserver(deps: AttemptObserverDeps) {
   const tracer = gatewayTracer();
 
-  function begin(protocol: string, target: MinerTarget): AttemptWatch {
+  function begin(protocol: string, target: MinerTarget, hedge: boolean): AttemptWatch {
     const request = currentRequest();
-    const hedge = request !== undefined && !request.fanout && request.waiting > 0;
     const number = request ? ++request.attempts : 1;
-    if (request) {
-      request.waiting++;
-      request.firstDispatchMs ??= elapsedMs(request);
-    }
+    if (request) request.firstDispatchMs ??= elapsedMs(request);
     if (hedge) deps.metrics?.hedged(target.netuid);
     const bucket = deps.minerBucket(target.netuid, target.uid);
     const span = deps.tracing ? startSpan(request, protocol, target, number, hedge, bucket) : undefined;
@@ -57,17 +52,13 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
       firstChunk() {
         if (firstChunkMs !== undefined) return;
         firstChunkMs = performance.now() - started;
-        if (request) {
-          request.waiting--;
-          request.firstChunkMs ??= elapsedMs(request);
-        }
+        if (request) request.firstChunkMs ??= elapsedMs(request);
         if (step) step.durMs = firstChunkMs;
         span?.setAttribute(attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, firstChunkMs / 1000);
       },
       end(outcome, error) {
         if (ended) return;
         ended = true;
-        if (firstChunkMs === undefined && request) request.waiting--;
         const errorCode = outcome === 'failed' ? errorCodeOf(error) : undefined;
         if (step) {
           step.durMs ??= performance.now() - started;
@@ -130,7 +121,7 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
 
   function observeCall(protocol: string, call: TaskCall): TaskCall {
     return async (target, request, options) => {
-      const watch = begin(protocol, target);
+      const watch = begin(protocol, target, options.hedge === true);
       let answer: unknown;
       try {
         answer = watch.context

@@ -18,7 +18,6 @@ function request(id: string): RequestTelemetry {
     inputTokens: undefined,
     outputTokens: undefined,
     attempts: 0,
-    waiting: 0,
     fanout: false,
     steps: [],
   };

@@ -38,10 +38,9 @@ export interface RequestTelemetry {
   firstChunkMs: number | undefined;
   inputTokens: number | undefined;
   outputTokens: number | undefined;
-  /** Upstream calls made so far, and those still waiting for their first chunk. */
+  /** Upstream calls made so far. */
   attempts: number;
-  waiting: number;
-  /** Asked of several miners at once on purpose (best-of-k), so concurrent calls are not hedges. */
+  /** Asked of several miners at once on purpose (best-of-k fan-out). */
   fanout: boolean;
   readonly steps: TimingStep[];
 }
