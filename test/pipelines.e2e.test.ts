@@ -335,6 +335,30 @@ describe('pipelines', () => {
     }
   });
 
+  it('gives a step that overruns its timeout to its fallback, or fails it naming the timeout', async () => {
+    for (const uid of [1, 2])
+      Object.assign(stack.localnet.miner(4, uid).behaviour, { latencyMs: 400, jitterMs: 0 });
+    try {
+      const step = { id: 'slow', model: 'sn4/targon-chat', timeout_ms: 100 };
+      const rescued = await run({
+        pipeline: { steps: [{ ...step, fallback: 'sn18/cortex-chat' }] },
+        input: 'late',
+      });
+      const body = (await rescued.json()) as { output: string; taogate: { steps: StepSummary[] } };
+      expect(body.output).toMatch(/^sn18 miner \d heard: late$/);
+      expect(body.taogate.steps[0]).toMatchObject({ model: 'sn18/cortex-chat', fallback: true });
+
+      const failed = await run({ pipeline: { steps: [step] }, input: 'late' });
+      expect(failed.status).toBe(504);
+      const { error } = (await failed.json()) as { error: { message: string; code: string } };
+      expect(error.message).toMatch(/^Pipeline step 'slow' \(sn4\/targon-chat\) failed: .*timeout of 100 ms/);
+      expect(error.code).toBe('step_timeout');
+    } finally {
+      for (const uid of [1, 2])
+        Object.assign(stack.localnet.miner(4, uid).behaviour, { latencyMs: 5, jitterMs: 2 });
+    }
+  });
+
   describe('when a middle step’s subnet fails', () => {
     beforeAll(() => {
       for (const uid of [1, 2]) Object.assign(stack.localnet.miner(18, uid).behaviour, { errorRate: 1 });
