@@ -10,6 +10,8 @@ import { type GatewayProcess, spawnGateway } from './gateway-process.ts';
 const PRICE = 1000;
 /** sn18's miners take seconds to answer: a request to it is caught between its reservation and its charge. */
 const SLOW_NETUID = 18;
+/** What these tests do not exercise, left out so that gateways start quickly. */
+const LEAN = { TAOGATE_RERANKER_MODEL: 'off', TAOGATE_CACHE: 'off', TAOGATE_METRICS: 'off' };
 
 describe('one PostgreSQL ledger shared by several gateways', () => {
   let store: TestLedger;
@@ -48,6 +50,7 @@ describe('one PostgreSQL ledger shared by several gateways', () => {
       TAOGATE_NETWORK: localnet.chain.url,
       TAOGATE_HOTKEY: LOCALNET_HOTKEY,
       TAOGATE_ALLOW_LOOPBACK_AXONS: 'true',
+      ...LEAN,
     });
     if (!loaded.ok) throw new Error(loaded.errors.join('; '));
     const gateways: Gateway[] = await Promise.all(
@@ -80,6 +83,7 @@ describe('one PostgreSQL ledger shared by several gateways', () => {
         env: {
           ...store.env,
           TAOGATE_PROFILES: prices.path,
+          ...LEAN,
           TAOGATE_INSTANCE_ID: 'replica-under-test',
           // Every line the gateway can log, so a key that leaked into any of them would be found.
           TAOGATE_LOG_LEVEL: 'trace',
