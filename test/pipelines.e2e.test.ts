@@ -117,6 +117,11 @@ describe('pipelines', () => {
     const ids: string[] = [];
     for await (const model of stack.client.models.list()) ids.push(model.id);
     expect(ids).toContain('pipeline/three-subnets');
+    expect(await stack.client.models.retrieve('pipeline/three-subnets')).toMatchObject({
+      id: 'pipeline/three-subnets',
+      task: 'chat',
+      steps: [{ id: 'first', model: 'sn1/apex-chat' }, { id: 'second' }, { id: 'third' }],
+    });
 
     const completion = await stack.client.chat.completions.create({
       model: 'pipeline/three-subnets',
