@@ -82,10 +82,10 @@ export async function runTraffic(options: TrafficOptions): Promise<Traffic> {
       return fail(`status ${response.status} ${code}`);
     }
     const verdict = stream ? judgeStream(text) : judgeWhole(text);
-    if (verdict.ok) {
-      traffic.succeeded++;
-      traffic.costRao += verdict.costRao;
-    } else fail(verdict.failure);
+    // Whatever the verdict, what the answer says it cost is what the client was told it paid.
+    traffic.costRao += verdict.costRao;
+    if (verdict.failure === undefined) traffic.succeeded++;
+    else fail(verdict.failure);
   }
 
   const workers = Array.from({ length: options.concurrency }, async (_, worker) => {
@@ -95,7 +95,8 @@ export async function runTraffic(options: TrafficOptions): Promise<Traffic> {
   return traffic;
 }
 
-type Verdict = { ok: true; costRao: bigint } | { ok: false; failure: string };
+/** What the answer said it cost, and what was wrong with it, if anything. */
+type Verdict = { costRao: bigint; failure?: string };
 
 function judgeWhole(text: string): Verdict {
   try {
@@ -103,12 +104,13 @@ function judgeWhole(text: string): Verdict {
       choices?: { message?: { content?: string } }[];
       usage?: { cost_rao?: number | string };
     };
+    const costRao = BigInt(answer.usage?.cost_rao ?? 0);
     const content = answer.choices?.[0]?.message?.content;
     if (typeof content !== 'string' || !content.includes('heard: soak'))
-      return { ok: false, failure: 'wrong answer' };
-    return { ok: true, costRao: BigInt(answer.usage?.cost_rao ?? 0) };
+      return { costRao, failure: 'wrong answer' };
+    return { costRao };
   } catch {
-    return { ok: false, failure: 'unparsable answer' };
+    return { costRao: 0n, failure: 'unparsable answer' };
   }
 }
 
@@ -128,11 +130,11 @@ function judgeStream(text: string): Verdict {
       choices?: { delta?: { content?: string } }[];
       usage?: { cost_rao?: number | string } | null;
     };
-    if (chunk.error) return { ok: false, failure: 'stream error event' };
+    if (chunk.error) return { costRao, failure: 'stream error event' };
     content += chunk.choices?.[0]?.delta?.content ?? '';
     if (chunk.usage?.cost_rao !== undefined) costRao += BigInt(chunk.usage.cost_rao);
   }
-  if (!done) return { ok: false, failure: 'stream without [DONE]' };
-  if (!content.includes('heard: soak')) return { ok: false, failure: 'wrong streamed answer' };
-  return { ok: true, costRao };
+  if (!done) return { costRao, failure: 'stream without [DONE]' };
+  if (!content.includes('heard: soak')) return { costRao, failure: 'wrong streamed answer' };
+  return { costRao };
 }
