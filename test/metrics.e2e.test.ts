@@ -1,3 +1,5 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel';
+import { trace } from '@opentelemetry/api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Stack, startStack } from './harness.ts';
 
@@ -164,5 +166,27 @@ describe('metrics and timings', () => {
       headers: { 'x-request-id': 'bad id\twith tabs' },
     });
     expect(replaced.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('trace nothing while tracing is off: no SDK, a no-op tracer, no traceparent sent upstream', async () => {
+    const upstreamHeaders: string[] = [];
+    // The client's own fetch to the gateway shows on this channel too (Node's fetch is undici): skip it.
+    const onRequest = (message: unknown) => {
+      const { origin, headers } = (message as { request: { origin: string; headers: string[] | string } })
+        .request;
+      if (origin !== stack.gateway.url) upstreamHeaders.push(String(headers).toLowerCase());
+    };
+    subscribe('undici:request:create', onRequest);
+    try {
+      await stack.client.chat.completions.create(
+        { model: 'sn1/apex-chat', messages: [{ role: 'user', content: 'untraced' }] },
+        { headers: { traceparent: '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01' } },
+      );
+    } finally {
+      unsubscribe('undici:request:create', onRequest);
+    }
+    expect(upstreamHeaders.length).toBeGreaterThan(0);
+    expect(upstreamHeaders.some((headers) => headers.includes('traceparent'))).toBe(false);
+    expect(trace.getTracer('taogate').startSpan('probe').isRecording()).toBe(false);
   });
 });
