@@ -1,86 +1,20 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { dirname, join, relative } from 'node:path';
+import { existsSync, readFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import type { z } from 'zod';
-import { type GatewayConfig, loadLayeredConfig, SETTING_NAMES } from '../config/index.ts';
 import {
-  type ComposeService,
-  composeFile,
-  type Deployment,
-  type EnvVar,
-  type Manifest,
-  manifest,
-} from './deploy-schema.ts';
+  DEPLOY,
+  expectKnownSettings,
+  gatewayConfigOf,
+  modulesReachableFrom,
+  ROOT,
+  readYaml,
+  SECRET_SETTING,
+  urlPathsIn,
+  valid,
+  yamlFilesUnder,
+} from './deploy-files.ts';
+import { type Deployment, type EnvVar, type Manifest, manifest } from './deploy-schema.ts';
 import { type Stack, startStack } from './harness.ts';
-
-const ROOT = new URL('..', import.meta.url).pathname;
-const DEPLOY = join(ROOT, 'deploy');
-const MNEMONIC = 'bottom drive obey lake curtain smoke basket hold race lonely fit walk';
-/** Settings that hold credentials: in manifests they come from a Secret, in compose from interpolation. */
-const SECRET_SETTING = /^TAOGATE_(HOTKEY|DATABASE_URL|REDIS_URL)$|SECRET|PASSWORD|TOKEN|API_KEY/;
-
-function yamlFilesUnder(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true, recursive: true })
-    .filter((entry) => entry.isFile() && /\.ya?ml$/.test(entry.name))
-    .map((entry) => join(entry.parentPath, entry.name));
-}
-
-/** Every document of a YAML file; a syntax error fails with the file named. */
-function readYaml(path: string): unknown[] {
-  const documents = parseAllDocuments(readFileSync(path, 'utf8'), { merge: true });
-  const list = Array.isArray(documents) ? documents : [documents];
-  for (const document of list) {
-    if (document.errors.length > 0) throw new Error(`${path}: ${document.errors[0]?.message}`);
-  }
-  return list.map((document) => document.toJS()).filter((value) => value !== null);
-}
-
-function valid<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) {
-    const issues = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
-    throw new Error(`${where}\n  ${issues.join('\n  ')}`);
-  }
-  return parsed.data;
-}
-
-/** A config file as the gateway would read it, with a stand-in hotkey file and credentials. */
-function gatewayConfigOf(fileText: string, env: Record<string, string>): GatewayConfig {
-  const dir = mkdtempSync(join(tmpdir(), 'taogate-deploy-'));
-  const path = join(dir, 'taogate.yaml');
-  writeFileSync(path, fileText);
-  writeFileSync(join(dir, 'hotkey'), MNEMONIC);
-  const loaded = loadLayeredConfig({ ...env, TAOGATE_HOTKEY_FILE: join(dir, 'hotkey') }, path);
-  if (!loaded.ok) throw new Error(`${loaded.errors.join('\n')}`);
-  return loaded.config;
-}
-
-function expectKnownSettings(names: string[], where: string) {
-  for (const name of names.filter((n) => n.startsWith('TAOGATE_'))) {
-    expect(SETTING_NAMES.includes(name) || name === 'TAOGATE_CONFIG', `${where}: ${name} is no setting`).toBe(
-      true,
-    );
-  }
-  for (const name of names) expect(name, where).toMatch(/^(TAOGATE|OTEL)_/);
-}
-
-/** Compose's `${VAR:-default}` / `${VAR:?message}` / `${VAR}`, with stand-ins for unset variables. */
-function interpolate(value: string): string {
-  return value.replace(/\$\{(\w+)(?::-([^}]*)|:\?[^}]*)?\}/g, (_, name: string, fallback?: string) =>
-    fallback !== undefined ? fallback : `stand-in-${name.toLowerCase()}`,
-  );
-}
-
-/** Paths of the gateway URLs a file calls (comments aside). */
-function urlPathsIn(text: string): string[] {
-  const code = text
-    .split('\n')
-    .filter((line) => !line.trimStart().startsWith('#'))
-    .join('\n');
-  return [...code.matchAll(/http:\/\/127\.0\.0\.1:[^/'"\s]+(\/[\w/-]*)/g)].map((match) => match[1]!);
-}
 
 describe('deploy/', () => {
   const k8sFiles = yamlFilesUnder(join(DEPLOY, 'k8s'));
@@ -239,78 +173,6 @@ describe('deploy/', () => {
     }
   });
 
-  it('composes two gateways sharing Redis and PostgreSQL, a collector and Prometheus, all checked', () => {
-    const [document] = readYaml(join(DEPLOY, 'docker-compose.yml'));
-    const compose = valid(composeFile, document, 'deploy/docker-compose.yml');
-    const services = Object.entries(compose.services);
-    const gateways = services.filter(([, s]) => s.build?.dockerfile === 'deploy/Dockerfile');
-    expect(gateways.length).toBe(2);
-    const named = (pattern: RegExp) => services.find(([, s]) => pattern.test(s.image))?.[0];
-    const redis = named(/^redis:/);
-    const postgres = named(/^postgres:/);
-    const collector = named(/opentelemetry-collector/);
-    const prometheusService = named(/prometheus\/prometheus|^prom\/prometheus/);
-    expect([redis, postgres, collector, prometheusService]).not.toContain(undefined);
-
-    for (const [name, service] of services) {
-      for (const [dependency, { condition }] of Object.entries(service.depends_on ?? {})) {
-        expect(compose.services[dependency], `${name} depends on ${dependency}`).toBeDefined();
-        if (condition === 'service_healthy') expect(compose.services[dependency]!.healthcheck).toBeDefined();
-      }
-      // The collector's image has nothing to probe itself with; nothing waits on its health.
-      if (name !== collector) expect(service.healthcheck, `${name} healthcheck`).toBeDefined();
-      for (const volume of service.volumes ?? []) {
-        if (volume.startsWith('.'))
-          expect(existsSync(join(DEPLOY, volume.split(':')[0]!)), volume).toBe(true);
-      }
-    }
-
-    const collectorConfig = readYaml(join(DEPLOY, mountedFile(compose.services[collector!]!)))[0] as {
-      receivers: { otlp: { protocols: { http: { endpoint: string } } } };
-      exporters: Record<string, unknown>;
-      processors: Record<string, unknown>;
-      service: { pipelines: { traces: { receivers: string[]; processors: string[]; exporters: string[] } } };
-    };
-    const traces = collectorConfig.service.pipelines.traces;
-    for (const receiver of traces.receivers) expect(collectorConfig.receivers).toHaveProperty(receiver);
-    for (const processor of traces.processors) expect(collectorConfig.processors).toHaveProperty(processor);
-    for (const exporter of traces.exporters) expect(collectorConfig.exporters).toHaveProperty(exporter);
-    const otlpPort = collectorConfig.receivers.otlp.protocols.http.endpoint.split(':')[1];
-    const prometheus = readYaml(join(DEPLOY, mountedFile(compose.services[prometheusService!]!)))[0] as {
-      scrape_configs: { metrics_path?: string; static_configs: { targets: string[] }[] }[];
-    };
-    const targets = prometheus.scrape_configs.flatMap((job) => job.static_configs.flatMap((c) => c.targets));
-
-    for (const [name, gateway] of gateways) {
-      const env = Object.fromEntries(
-        Object.entries(gateway.environment ?? {}).map(([k, v]) => [k, interpolate(v)]),
-      );
-      expectKnownSettings(Object.keys(env), `${name} environment`);
-      for (const [key, value] of Object.entries(gateway.environment ?? {})) {
-        // Credentials come from deploy/.env through interpolation, never written in the file.
-        if (SECRET_SETTING.test(key) && /:\/\/[^@]*@/.test(value)) {
-          expect(/:\/\/[^:]*:\$\{[^}]+\}@/.test(value), `${name} ${key}: password from \${…}`).toBe(true);
-        }
-      }
-      expect(new URL(env.TAOGATE_REDIS_URL!).hostname).toBe(redis);
-      expect(new URL(env.TAOGATE_DATABASE_URL!).hostname).toBe(postgres);
-      expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBe(`http://${collector}:${otlpPort}`);
-      const configFile = (gateway.volumes ?? []).find((v) => v.split(':')[1] === env.TAOGATE_CONFIG);
-      expect(configFile, `${name} mounts TAOGATE_CONFIG`).toBeDefined();
-      const config = gatewayConfigOf(readFileSync(join(DEPLOY, configFile!.split(':')[0]!), 'utf8'), env);
-      expect((gateway.ports ?? []).map((p) => Number(p.split(':')[1]))).toContain(config.port);
-      expect(Number.parseInt(gateway.stop_grace_period ?? '10s', 10)).toBeGreaterThan(config.drainMs / 1000);
-      expect(gateway.depends_on?.[redis!]?.condition).toBe('service_healthy');
-      expect(gateway.depends_on?.[postgres!]?.condition).toBe('service_healthy');
-      expect(targets).toContain(`${name}:${config.port}`);
-      for (const secret of gateway.secrets ?? []) expect(compose.secrets?.[secret], secret).toBeDefined();
-    }
-    // Secret files and the .env with passwords stay out of git.
-    const ignored = readFileSync(join(DEPLOY, '.gitignore'), 'utf8').split('\n');
-    expect(ignored).toEqual(expect.arrayContaining(['.env', 'secrets/']));
-    for (const secret of Object.values(compose.secrets ?? {})) expect(secret.file).toMatch(/^\.\/secrets\//);
-  });
-
   it('builds a multi-stage, non-root image with a HEALTHCHECK that installs and starts as CI does', () => {
     const instructions = readFileSync(join(DEPLOY, 'Dockerfile'), 'utf8')
       .replace(/\\\n/g, ' ')
@@ -355,28 +217,5 @@ describe('deploy/', () => {
     expect(ignore).toEqual(
       expect.arrayContaining(['**/node_modules', '.git', 'test', 'load-tests', '**/.env', '**/*.test.ts']),
     );
-    expect(existsSync(join(dirname(join(DEPLOY, 'Dockerfile')), 'Dockerfile.dockerignore'))).toBe(true);
   });
 });
-
-/** The host side of a service's first `./file:/path` volume. */
-function mountedFile(service: ComposeService): string {
-  const volume = (service.volumes ?? []).find((v) => v.startsWith('./'));
-  if (!volume) throw new Error(`${service.image} mounts no config file`);
-  return volume.split(':')[0]!;
-}
-
-/** The repository's TypeScript modules a file imports, directly or not (static and dynamic relative imports). */
-function modulesReachableFrom(entry: string): string[] {
-  const seen = new Set<string>();
-  const queue = [entry];
-  for (let module = queue.pop(); module !== undefined; module = queue.pop()) {
-    if (seen.has(module)) continue;
-    seen.add(module);
-    const source = readFileSync(module, 'utf8');
-    for (const [, specifier] of source.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+\.ts)'/g)) {
-      queue.push(join(dirname(module), specifier!));
-    }
-  }
-  return [...seen];
-}
