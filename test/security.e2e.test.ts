@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { loadConfig } from '../config/index.ts';
 import { always, type MinerBehaviour } from '../localnet/index.ts';
+import { createTestLedger, type TestLedger } from './billing.ts';
 import { type Stack, startStack } from './harness.ts';
 import { expectOpenAIError } from './hostile-expectations.ts';
 
@@ -211,5 +212,52 @@ describe('CORS with an allow-list', () => {
       const loaded = loadConfig({ TAOGATE_CORS_ORIGINS: bad });
       expect(loaded.ok, bad).toBe(false);
     }
+  });
+});
+
+describe('keys and rate limits at the door', () => {
+  let stack: Stack;
+  let store: TestLedger;
+  const PER_IP = 5;
+
+  beforeAll(async () => {
+    store = await createTestLedger('sqlite');
+    stack = await startStack({ env: { ...store.env, TAOGATE_RATE_LIMIT_PER_IP: String(PER_IP) } });
+  });
+  afterAll(async () => {
+    await stack?.close();
+    await store?.dispose();
+  });
+
+  const ask = (authorization?: string) =>
+    fetch(`${stack.baseURL}/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
+      body: JSON.stringify({ model: 'sn4/targon-chat', messages: [{ role: 'user', content: 'x' }] }),
+    });
+
+  it('refuses a missing, malformed or unknown key with 401 in OpenAI shape, never echoing it', async () => {
+    for (const authorization of [undefined, 'Bearer not-a-key', `Bearer ${API_KEY}`, `Basic ${API_KEY}`]) {
+      const response = await ask(authorization);
+      expect(response.status, authorization).toBe(401);
+      const text = await response.text();
+      expectOpenAIError(JSON.parse(text));
+      expect(leaks(text)).toEqual([]);
+    }
+  });
+
+  it('limits requests per client address with 429 and Retry-After, whatever key they carry', async () => {
+    const statuses: number[] = [];
+    let limited: Response | undefined;
+    for (let i = 0; i < PER_IP + 3; i++) {
+      const response = await ask(`Bearer ${API_KEY}`);
+      statuses.push(response.status);
+      if (response.status === 429) limited ??= response;
+      else await response.body?.cancel();
+    }
+    expect(statuses.slice(0, 1)).not.toContain(429);
+    expect(limited, statuses.join(',')).toBeDefined();
+    expect(Number(limited!.headers.get('retry-after'))).toBeGreaterThan(0);
+    expectOpenAIError(await limited!.json());
   });
 });
