@@ -153,6 +153,11 @@ describe.each(['sqlite', 'postgres'] as const)('ledger on %s', (kind) => {
       ),
     ).toEqual({ kind: 'idempotent-mismatch' });
     expect((await ledger.account(account.id))?.balanceRao).toBe(9_300n);
+    expect(await ledger.forgetStoredResponses(now + 1)).toBeGreaterThanOrEqual(1);
+    expect(await ledger.reserve(reserveInput(account.id, 1_000n, { idempotency }))).toEqual({
+      kind: 'idempotent-replay',
+      response: null,
+    });
   });
 
   it('lets a failed Idempotency-Key request be tried again', async () => {

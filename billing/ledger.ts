@@ -157,6 +157,8 @@ export interface Ledger {
    */
   releaseAbandoned(input: { leaseMs: number; nowMs: number; restartedInstance?: string }): Promise<number>;
   pendingReservations(accountId?: string): Promise<number>;
+  /** Drops the answers kept for Idempotency-Key retries settled before `beforeMs`; returns how many. */
+  forgetStoredResponses(beforeMs: number): Promise<number>;
   usage(query: UsageQuery): Promise<UsageRow[]>;
   /** Every account's books, recomputed from its deposits and charges. */
   audit(): Promise<AccountAudit[]>;

@@ -319,6 +319,14 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
       return numberOf(row?.pending);
     },
 
+    async forgetStoredResponses(beforeMs) {
+      const rows = await driver.query(
+        `UPDATE charges SET response_body = NULL
+         WHERE response_body IS NOT NULL AND state = 'committed' AND settled_at < $1 RETURNING id`,
+        [beforeMs],
+      );
+      return rows.length;
+    },
     async usage({ accountId, keyId, since }) {
       const rows = await driver.query(
         `SELECT account_id, key_id, netuid, model, day, COUNT(*) AS requests,

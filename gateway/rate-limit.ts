@@ -1,6 +1,9 @@
 import { getConnInfo } from '@hono/node-server/conninfo';
 import type { Context, MiddlewareHandler } from 'hono';
 import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { closeRedis, connectRedis } from '../cache/index.ts';
+import type { GatewayConfig } from '../config/index.ts';
 import { httpError } from './errors.ts';
 
 export type RateDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
@@ -93,4 +96,35 @@ function clientIp(c: Context): string {
   } catch {
     return 'unknown';
   }
+}
+
+/** Rate limits (and signed-request replay checks) shared through Redis when the gateway has one. */
+export interface RequestGuards {
+  /** The connection they share; undefined without TAOGATE_REDIS_URL. */
+  redis: Redis | undefined;
+  /** The per-IP limit, when TAOGATE_RATE_LIMIT_PER_IP is set. */
+  ipRateLimit: MiddlewareHandler | undefined;
+  createLimiter(): RateLimiter;
+  close(): Promise<void>;
+}
+
+export function startRequestGuards(config: GatewayConfig, logger: Logger): RequestGuards {
+  const needed = config.ledger !== undefined || config.rateLimits.perIpPerMinute > 0;
+  const redis =
+    needed && config.redisUrl
+      ? connectRedis(config.redisUrl, {
+          name: 'taogate-guards',
+          onError: (error) => logger.debug({ err: error }, 'rate-limit redis error'),
+        })
+      : undefined;
+  const createLimiter = () => (redis ? createRedisRateLimiter(redis) : createLocalRateLimiter());
+  const perIp = config.rateLimits.perIpPerMinute;
+  return {
+    redis,
+    ipRateLimit: perIp > 0 ? rateLimitByIp(createLimiter(), perIp) : undefined,
+    createLimiter,
+    async close() {
+      if (redis) await closeRedis(redis);
+    },
+  };
 }

@@ -17,7 +17,7 @@ import {
 import { createGatewayApp } from './app.ts';
 import { createDrain } from './drain.ts';
 import { createImageStore } from './image-store.ts';
-import { createLocalRateLimiter, rateLimitByIp } from './rate-limit.ts';
+import { startRequestGuards } from './rate-limit.ts';
 import type { ReadinessCheck } from './readiness.ts';
 import { listen } from './server.ts';
 import { type Billing, startBilling } from './usage-ledger.ts';
@@ -107,6 +107,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const pipelines = config.pipelinesPath
     ? loadPipelines(config.pipelinesPath, stepKindsOf(catalog), skipInvalid)
     : undefined;
+  const guards = startRequestGuards(config, logger);
   const billing: Billing | undefined = config.ledger
     ? await startBilling({
         config,
@@ -115,14 +116,14 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         pipelines,
         gatewayAddress: hotkey.ss58,
         logger,
+        guards,
         spent: (netuid, rao) => metrics.spent(netuid, rao),
       })
     : undefined;
   if (billing) readinessChecks.push({ name: 'ledger', check: () => billing.ledger.ping().then(() => true) });
-  const ipLimiter = config.rateLimits.perIpPerMinute > 0 ? createLocalRateLimiter() : undefined;
   const app = createGatewayApp({
     billing,
-    ipRateLimit: ipLimiter && rateLimitByIp(ipLimiter, config.rateLimits.perIpPerMinute),
+    ipRateLimit: guards.ipRateLimit,
     catalog,
     pipelines,
     profiles,
@@ -160,6 +161,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         ranking.close(),
         cache.close(),
         billing?.close(),
+        guards.close(),
       ]);
     },
   };

@@ -1,19 +1,20 @@
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Handler, MiddlewareHandler } from 'hono';
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { depositAddressOf, type Ledger, openLedger } from '../billing/index.ts';
-import { closeRedis, connectRedis } from '../cache/index.ts';
 import { type DepositWatcher, watchDeposits } from '../chain/index.ts';
 import type { GatewayConfig, LedgerSettings } from '../config/index.ts';
 import type { RoutableModel } from '../router/index.ts';
 import { PIPELINE_MODEL_PREFIX, type Pipeline } from '../router/pipelines/index.ts';
 import { authenticate } from './auth.ts';
 import { createReplayGuard } from './auth-replay-guard.ts';
-import { createLocalRateLimiter, createRedisRateLimiter } from './rate-limit.ts';
+import type { RequestGuards } from './rate-limit.ts';
 import { meterUsage } from './usage-metering.ts';
 import { usageHandler } from './usage-route.ts';
+
+/** How long an Idempotency-Key retry gets the first answer back (as Stripe and OpenAI keep theirs). */
+const IDEMPOTENT_REPLAY_MS = 24 * 3600_000;
 
 /** What the HTTP app mounts when the ledger is on. */
 export interface Billing {
@@ -35,6 +36,8 @@ export interface BillingOptions {
   /** The gateway's hotkey: signed requests name it as their receiver. */
   gatewayAddress: string;
   logger: Logger;
+  /** Rate limiters and the Redis connection signed-request replay checks share. */
+  guards: Pick<RequestGuards, 'redis' | 'createLimiter'>;
   spent?: (netuid: number, rao: bigint) => void;
 }
 
@@ -71,6 +74,9 @@ export async function startBilling(options: BillingOptions): Promise<Billing> {
         if (released > 0) logger.warn({ released }, 'released reservations of an instance that stopped');
       })
       .catch((error: unknown) => logger.warn({ err: error }, 'releasing abandoned reservations failed'));
+    ledger
+      .forgetStoredResponses(Date.now() - IDEMPOTENT_REPLAY_MS)
+      .catch((error: unknown) => logger.warn({ err: error }, 'forgetting idempotent answers failed'));
   }, settings.leaseMs);
   heartbeat.unref();
   sweep.unref();
@@ -108,14 +114,7 @@ export async function startBilling(options: BillingOptions): Promise<Billing> {
     });
   }
 
-  let redis: Redis | undefined;
-  if (config.redisUrl) {
-    redis = connectRedis(config.redisUrl, {
-      name: 'taogate-billing',
-      onError: (error) => logger.debug({ err: error }, 'billing redis error'),
-    });
-  }
-  const rateLimiter = redis ? createRedisRateLimiter(redis) : createLocalRateLimiter();
+  const rateLimiter = options.guards.createLimiter();
   const priceOf = (model: string) => {
     const profile = options.catalog.get(model)?.profile;
     return profile && { netuid: profile.netuid, price: profile.price, fallback: profile.fallback };
@@ -141,7 +140,7 @@ export async function startBilling(options: BillingOptions): Promise<Billing> {
       gatewayAddress: options.gatewayAddress,
       rateLimiter,
       defaultRatePerMinute: config.rateLimits.perKeyPerMinute,
-      replayGuard: createReplayGuard(redis),
+      replayGuard: createReplayGuard(options.guards.redis),
       logger: logger.child({ module: 'auth' }),
     }),
     charge: meterUsage({
@@ -161,7 +160,6 @@ export async function startBilling(options: BillingOptions): Promise<Billing> {
       clearInterval(sweep);
       await watcher?.close();
       await rateLimiter.close();
-      if (redis) await closeRedis(redis);
       await ledger.close();
     },
   };

@@ -52,7 +52,11 @@ export function meterUsage(deps: UsageMeteringDeps): MiddlewareHandler {
     const body = parseObject(text);
     const quote = body ? quoteOf(deps, c, body, text) : undefined;
     // Nothing to price (not JSON, no known model): the route answers it with a 4xx of its own.
-    if (!body || !quote) return next();
+    if (!body || !quote) {
+      await next();
+      if (c.res.ok) deps.logger.warn({ path: c.req.path }, 'served a request the ledger could not price');
+      return;
+    }
 
     const idempotencyKey = c.req.header('idempotency-key');
     if (idempotencyKey !== undefined && (idempotencyKey.length === 0 || idempotencyKey.length > 255)) {
