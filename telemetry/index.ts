@@ -6,7 +6,6 @@ export {
   type GenerationObservation,
   type MinerBucket,
   type RequestObservation,
-  type SubnetGaugeSource,
 } from './metrics.ts';
 export { createMinerBuckets } from './miner-buckets.ts';
 export { type AdapterObserver, createAttemptObserver, observedAdapters } from './observed-adapter.ts';
@@ -21,6 +20,7 @@ export {
   withRequest,
 } from './request-context.ts';
 export { endRequestSpan, runInSpanContext, startRequestSpan } from './request-span.ts';
+export type { CacheGaugeSource, SubnetGaugeSource } from './scrape-gauges.ts';
 export { OPERATION_BY_ROUTE } from './span-attributes.ts';
 export { SLOT_MS, type SubnetTraffic, type TrafficPoint, type TrafficSummary } from './subnet-traffic.ts';
 export { startTracing, type Tracing, type TracingOptions } from './tracing.ts';

@@ -1,5 +1,6 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { type CacheResult, currentRequest } from './request-context.ts';
+import { registerScrapeGauges } from './scrape-gauges.ts';
 import { createSubnetTraffic } from './subnet-traffic.ts';
 
 /** Latency buckets in seconds: from a cache-hit-fast answer to a slow miner near the default deadline. */
@@ -23,7 +24,7 @@ export interface GenerationObservation {
   seconds: number;
   /** Arrival to the first chunk of the answer; undefined when none came. */
   firstTokenSeconds: number | undefined;
-  /** The OpenAI error code of a failed request (`upstream_exhausted`, …); undefined on success. */
+  /** The HTTP status of a failed request (`502`, `429`, …); undefined on success. */
   errorCode: string | undefined;
   inputTokens: number | undefined;
   outputTokens: number | undefined;
@@ -50,18 +51,6 @@ export interface AttemptObservation {
   errorCode: string | undefined;
   /** Call to first chunk, for calls that got one. */
   firstChunkSeconds: number | undefined;
-}
-
-/** What a subnet looks like now, read at scrape time (the router's per-miner report, trimmed). */
-export interface SubnetGaugeSource {
-  netuids: readonly number[];
-  miners(netuid: number): readonly { circuit: 'closed' | 'open' | 'half-open'; inFlight: number }[];
-}
-
-/** The response cache's state, read at scrape time (its stats). */
-export interface CacheGaugeSource {
-  memory: { entries: number; bytes: number; evictions: number };
-  redis: { connected: boolean; errors: number } | null;
 }
 
 /**
@@ -178,71 +167,7 @@ export function createGatewayMetrics() {
     registers,
   });
 
-  let subnets: SubnetGaugeSource | undefined;
-  new Gauge({
-    name: 'taogate_upstream_in_flight',
-    help: 'Calls open to miners, per subnet',
-    labelNames: ['netuid'],
-    registers,
-    collect() {
-      this.reset();
-      for (const netuid of subnets?.netuids ?? []) {
-        const open = subnets!.miners(netuid).reduce((sum, miner) => sum + miner.inFlight, 0);
-        this.set({ netuid: String(netuid) }, open);
-      }
-    },
-  });
-  new Gauge({
-    name: 'taogate_circuit_breakers',
-    help: 'Miners per circuit-breaker state, per subnet',
-    labelNames: ['netuid', 'state'],
-    registers,
-    collect() {
-      this.reset();
-      for (const netuid of subnets?.netuids ?? []) {
-        const counts = { closed: 0, open: 0, 'half-open': 0 };
-        for (const miner of subnets!.miners(netuid)) counts[miner.circuit]++;
-        for (const [state, count] of Object.entries(counts))
-          this.set({ netuid: String(netuid), state }, count);
-      }
-    },
-  });
-
-  let cache: (() => CacheGaugeSource) | undefined;
-  new Gauge({
-    name: 'taogate_cache_memory_bytes',
-    help: 'Bytes held by the in-process response cache',
-    registers,
-    collect() {
-      if (cache) this.set(cache().memory.bytes);
-    },
-  });
-  new Gauge({
-    name: 'taogate_cache_memory_entries',
-    help: 'Answers held by the in-process response cache',
-    registers,
-    collect() {
-      if (cache) this.set(cache().memory.entries);
-    },
-  });
-  new Gauge({
-    name: 'taogate_cache_evictions',
-    help: 'Answers evicted from the in-process cache to stay within its bytes (cumulative)',
-    registers,
-    collect() {
-      if (cache) this.set(cache().memory.evictions);
-    },
-  });
-  new Gauge({
-    name: 'taogate_cache_redis_errors',
-    help: 'Cache commands Redis failed or was too slow for, answered without it (cumulative)',
-    registers,
-    collect() {
-      const redis = cache?.().redis;
-      if (redis) this.set(redis.errors);
-    },
-  });
-
+  const gauges = registerScrapeGauges(registers);
   const traffic = createSubnetTraffic();
 
   return {
@@ -329,13 +254,9 @@ export function createGatewayMetrics() {
       currentRequest()?.span?.setAttribute('taogate.spent_rao', Number(rao));
     },
     /** Reads miners' circuits and open calls at scrape time (the router's stats). */
-    watchSubnets(source: SubnetGaugeSource): void {
-      subnets = source;
-    },
-    /** Reads the response cache's memory, evictions and Redis errors at scrape time. */
-    watchCache(source: () => CacheGaugeSource): void {
-      cache = source;
-    },
+    watchSubnets: gauges.watchSubnets,
+    /** Reads the response cache's memory and Redis state at scrape time (its stats). */
+    watchCache: gauges.watchCache,
   };
 }
 
