@@ -41,6 +41,7 @@ export async function writePipelineAnswer(
     if (failure) return pipelineFailed(c, run, failure, options);
     const steps = billSteps(stepSummaries(run, options.withOutputs));
     c.header('server-timing', serverTiming(run, { name: 'pipeline', ms: run.elapsedMs() }));
+    reportCache(c, steps);
     const answer = shape.complete(shape.newId(), model, run.output.text, pipelineUsage(steps)) as object;
     return c.json({ ...answer, taogate: { steps } });
   }
@@ -53,6 +54,7 @@ export async function writePipelineAnswer(
     return pipelineFailed(c, run, (await run.finished)!, options);
   }
   c.header('server-timing', serverTiming(run, { name: 'ttfb', ms: run.elapsedMs() }));
+  reportCache(c, undefined);
   return streamSSE(c, async (sse) => {
     const id = shape.newId();
     const created = Math.floor(Date.now() / 1000);
@@ -80,6 +82,14 @@ export async function writePipelineAnswer(
     if (options.includeUsage) await send(shape.usage(id, model, created, pipelineUsage(steps)));
     await sse.writeSSE({ data: '[DONE]' });
   });
+}
+
+/**
+ * `x-taogate-cache: hit` when every step was answered from the cache; otherwise none, since a pipeline is
+ * not one lookup (`taogate.steps[].cached` says which steps were). Unknown yet when a stream starts.
+ */
+export function reportCache(c: Context, steps: readonly StepSummary[] | undefined): void {
+  c.header('x-taogate-cache', steps?.every((step) => step.cached) ? 'hit' : undefined);
 }
 
 /** A failed run as an HTTP error naming the step (logged when it is the gateway's or a subnet's fault). */

@@ -3,7 +3,7 @@ import { ModelNotFound } from '../router/index.ts';
 import { PIPELINE_MODEL_PREFIX, startPipeline } from '../router/pipelines/index.ts';
 import { base64Vector, type EmbeddingsBody } from './embeddings-schema.ts';
 import { invalidRequest, toHttpError } from './errors.ts';
-import { pipelineFailed, vectorOf } from './pipeline-answer.ts';
+import { pipelineFailed, reportCache, vectorOf } from './pipeline-answer.ts';
 import {
   type PipelineModelRouteDeps,
   partialResultsAsked,
@@ -64,6 +64,7 @@ export async function answerEmbeddingsWithPipeline(
     billSteps(answer.steps).map((step) => ({ ...step, input_index: index })),
   );
   const { total_tokens: tokens, cost_rao } = pipelineUsage(steps);
+  reportCache(c, steps);
   return c.json({
     object: 'list',
     data: done.map((answer, index) => ({

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { checkPipeline, type Pipeline, startPipeline, stepKindsOf } from '../router/pipelines/index.ts';
 import { type HttpError, httpError, invalidRequest } from './errors.ts';
 import { generationFields } from './generation-schema.ts';
-import { pipelineFailed, vectorOf, writePipelineAnswer } from './pipeline-answer.ts';
+import { pipelineFailed, reportCache, vectorOf, writePipelineAnswer } from './pipeline-answer.ts';
 import {
   type PipelineModelRouteDeps,
   partialResultsAsked,
@@ -95,6 +95,7 @@ export function pipelineRunHandler(deps: PipelineModelRouteDeps) {
         return pipelineFailed(c, run, answered.failure, { partialResults, logger: deps.logger, model: name });
       c.header('server-timing', serverTiming(run, { name: 'pipeline', ms: run.elapsedMs() }));
       const steps = billSteps(answered.steps);
+      reportCache(c, steps);
       const usage = pipelineUsage(steps);
       const { vector } = answered;
       const id = pipelineRunShape.newId();

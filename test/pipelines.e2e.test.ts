@@ -253,6 +253,9 @@ describe('pipelines', () => {
     };
     expect(first.taogate.steps.map((step) => step.cached)).toEqual([false, false]);
     expect(second.taogate.steps.map((step) => step.cached)).toEqual([true, false]);
+    const allCached = await run({ pipeline: { steps: [pipeline.steps[0]] }, input: 'cache me' });
+    expect(allCached.headers.get('x-taogate-cache')).toBe('hit');
+    await allCached.arrayBuffer();
     expect(second.taogate.steps[0]).toMatchObject({ miner: null, output: first.taogate.steps[0]!.output });
     expect(second.taogate.steps[1]!.miner).toMatch(/^sn18\/uid\d$/);
   });
