@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { cachePolicyOf, embedThroughCache, type GatewayCache } from '../cache/index.ts';
 import type { ChatRouter, RoutableModel } from '../router/index.ts';
 import type { Pipeline } from '../router/pipelines/index.ts';
+import { noteUsage } from '../telemetry/index.ts';
 import { embeddingBatchSender, embedInBatches } from './embed-texts.ts';
 import { base64Vector, embeddingsRequest } from './embeddings-schema.ts';
 import { type HttpError, invalidRequest, toHttpError } from './errors.ts';
@@ -85,6 +86,7 @@ export function embeddingsHandler(deps: EmbeddingsRouteDeps) {
     const promptTokens = counted
       ? batches.reduce((sum, batch) => sum + batch.promptTokens!, 0)
       : body.input.reduce((sum, input) => sum + estimateTokens(input), 0);
+    noteUsage({ prompt_tokens: promptTokens });
     return c.json({
       object: 'list',
       data: vectors.map((vector, index) => ({

@@ -76,8 +76,8 @@ export function noteFanout(): void {
   if (request) request.fanout = true;
 }
 
-/** Token counts of the answer (estimated where subnets report none). */
-export function noteUsage(usage: { prompt_tokens: number; completion_tokens: number }): void {
+/** Token counts of the answer (estimated where subnets report none); embeddings have input tokens only. */
+export function noteUsage(usage: { prompt_tokens: number; completion_tokens?: number }): void {
   const request = storage.getStore();
   if (!request) return;
   request.inputTokens = usage.prompt_tokens;

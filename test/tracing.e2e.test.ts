@@ -118,6 +118,8 @@ describe('tracing', () => {
       'gen_ai.operation.name': 'embeddings',
       'gen_ai.request.model': 'sn5/kaito-embed',
     });
+    expect(attributes(server)['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
+    expect(attributes(server)).not.toHaveProperty('gen_ai.usage.output_tokens');
     const attempt = spans.find((span) => span.kind === SpanKind.CLIENT)!;
     expect(attempt.name).toBe('embeddings sn5/kaito-embed');
     expect(parentOf(attempt)).toBe(server.spanContext().spanId);
