@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkPipeline, type ModelKindOf } from './definition.ts';
 import { parseTemplate, renderTemplate } from './template.ts';
@@ -24,6 +25,19 @@ describe('templates', () => {
     const text = renderTemplate(parsed.template, { input: '{{input}}', stepOutput: () => 'D' });
     // Values are never re-parsed: a `{{` in an answer stays text.
     expect(text).toBe('Q: {{input}} / D / D');
+  });
+
+  it('never throw, and leave text without braces as it is', () => {
+    fc.assert(
+      fc.property(fc.string(), (source) => {
+        const parsed = parseTemplate(source);
+        if (!source.includes('{{')) {
+          expect(parsed.ok && renderTemplate(parsed.template, { input: '', stepOutput: () => '' })).toBe(
+            source,
+          );
+        }
+      }),
+    );
   });
 
   it('refuse anything in braces that is not a reference', () => {
