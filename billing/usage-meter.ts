@@ -14,9 +14,12 @@ export interface MeteredAnswer extends Partial<MeteredUsage> {
   model: string;
 }
 
+/** An answer as metered: priced at its subnet's price. */
+export type PricedAnswer = MeteredAnswer & { netuid: number; costRao: bigint };
+
 export interface MeterReading {
   costRao: bigint;
-  answers: readonly (MeteredAnswer & { netuid: number | null })[];
+  answers: readonly PricedAnswer[];
   /** The answer failed after its headers were sent (mid-stream): it is not charged. */
   failed: boolean;
 }
@@ -29,7 +32,7 @@ export interface MeterReading {
 export class UsageMeter {
   readonly #priceOf: (model: string) => ModelPrice | undefined;
   readonly #defaultPrice: ModelPrice;
-  readonly #answers: (MeteredAnswer & { netuid: number | null })[] = [];
+  readonly #answers: PricedAnswer[] = [];
   #costRao = 0n;
   #failed = false;
   #reported!: () => void;
@@ -51,7 +54,7 @@ export class UsageMeter {
       outputTokens: answer.outputTokens ?? 0,
       images: answer.images ?? 0,
     });
-    this.#answers.push({ ...answer, netuid: priced.netuid });
+    this.#answers.push({ ...answer, netuid: priced.netuid, costRao: cost });
     this.#costRao += cost;
     this.#reported();
     return cost;

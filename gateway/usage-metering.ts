@@ -224,7 +224,8 @@ function settler(
       );
       return;
     }
-    if (settlement.netuid !== null) deps.spent?.(settlement.netuid, settlement.costRao);
+    // Per subnet, as each answer was priced (a pipeline's steps are on several subnets).
+    for (const answer of reading.answers) deps.spent?.(answer.netuid, answer.costRao);
   };
   const release = () => (settling ??= releaseOnce());
   const commit = (response?: Settlement['response']) => (settling ??= commitOnce(response));
