@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import ts from 'typescript';
 import { expect } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import type { z } from 'zod';
@@ -83,17 +84,45 @@ export function mountedFile(service: ComposeService): string {
   return volume.split(':')[0]!;
 }
 
-/** The repository's TypeScript modules a file imports, directly or not (static and dynamic relative imports). */
-export function modulesReachableFrom(entry: string): string[] {
-  const seen = new Set<string>();
+/**
+ * What `node <entry>` loads: the repository's modules it imports, directly or not, and the npm packages
+ * they load at run time (type-only imports are erased by Node's type stripping, so they do not count).
+ */
+export function importsReachableFrom(entry: string): { modules: string[]; packages: string[] } {
+  const modules = new Set<string>();
+  const packages = new Set<string>();
   const queue = [entry];
   for (let module = queue.pop(); module !== undefined; module = queue.pop()) {
-    if (seen.has(module)) continue;
-    seen.add(module);
-    const source = readFileSync(module, 'utf8');
-    for (const [, specifier] of source.matchAll(/(?:from|import\()\s*'(\.{1,2}\/[^']+\.ts)'/g)) {
-      queue.push(join(dirname(module), specifier!));
+    if (modules.has(module)) continue;
+    modules.add(module);
+    for (const specifier of runtimeSpecifiers(module, readFileSync(module, 'utf8'))) {
+      if (specifier.startsWith('.')) queue.push(join(dirname(module), specifier));
+      else if (!specifier.startsWith('node:')) {
+        const parts = specifier.split('/');
+        packages.add(specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0]!);
+      }
     }
   }
-  return [...seen];
+  return { modules: [...modules], packages: [...packages] };
+}
+
+/** Specifiers a module loads when it runs: value imports and re-exports, and dynamic `import()`. */
+function* runtimeSpecifiers(path: string, source: string): Generator<string> {
+  const file = ts.createSourceFile(path, source, ts.ScriptTarget.Latest);
+  const visit = function* (node: ts.Node): Generator<string> {
+    if (ts.isImportDeclaration(node) && !node.importClause?.isTypeOnly) {
+      yield (node.moduleSpecifier as ts.StringLiteral).text;
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && !node.isTypeOnly) {
+      yield (node.moduleSpecifier as ts.StringLiteral).text;
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
+      yield node.arguments[0].text;
+    }
+    for (const child of node.getChildren(file)) yield* visit(child);
+  };
+  yield* visit(file);
 }

@@ -5,7 +5,7 @@ import {
   DEPLOY,
   expectKnownSettings,
   gatewayConfigOf,
-  modulesReachableFrom,
+  importsReachableFrom,
   ROOT,
   readYaml,
   SECRET_SETTING,
@@ -192,6 +192,7 @@ describe('deploy/', () => {
 
     const packageJson = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as {
       scripts: Record<string, string>;
+      dependencies: Record<string, string>;
     };
     expect((JSON.parse(last('CMD')!) as string[]).join(' ')).toBe(packageJson.scripts.start);
     const ciInstall = /npm ci[^\n]*/.exec(readFileSync(join(ROOT, '.ci/run'), 'utf8'))![0];
@@ -205,8 +206,11 @@ describe('deploy/', () => {
     const ignore = readFileSync(join(DEPLOY, 'Dockerfile.dockerignore'), 'utf8')
       .split('\n')
       .filter((line) => line && !line.startsWith('#'));
-    const modules = modulesReachableFrom(join(ROOT, 'bin/taogate.ts'));
+    const { modules, packages } = importsReachableFrom(join(ROOT, 'bin/taogate.ts'));
     expect(modules.length).toBeGreaterThan(50);
+    // The image installs production dependencies only (`npm ci --omit=dev`): all the CLI loads must be there.
+    const dependencies = Object.keys(packageJson.dependencies);
+    for (const name of packages) expect(dependencies, `${name} is loaded at run time`).toContain(name);
     for (const module of modules) {
       const path = relative(ROOT, module);
       const [folder = ''] = path.split('/');
