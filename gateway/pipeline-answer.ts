@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { meterFailure } from '../billing/index.ts';
 import type { PipelineRun, PipelineStepFailed } from '../router/pipelines/index.ts';
 import {
-  billSteps,
+  accountSteps,
   pipelineFailure,
   pipelineUsage,
   type StepSummary,
@@ -39,7 +39,7 @@ export async function writePipelineAnswer(
   if (!options.stream) {
     const failure = await run.finished;
     if (failure) return pipelineFailed(c, run, failure, options);
-    const steps = billSteps(stepSummaries(run, options.withOutputs));
+    const steps = accountSteps(stepSummaries(run, options.withOutputs));
     c.header('server-timing', serverTiming(run, { name: 'pipeline', ms: run.elapsedMs() }));
     reportCache(c, steps);
     const answer = shape.complete(shape.newId(), model, run.output.text, pipelineUsage(steps)) as object;
@@ -71,13 +71,13 @@ export async function writePipelineAnswer(
     }
     const failure = await run.finished;
     // A client that left is charged for the steps that answered before it did, as a direct stream is.
-    if (sse.aborted) return void billSteps(stepSummaries(run, false));
+    if (sse.aborted) return void accountSteps(stepSummaries(run, false));
     if (failure) {
       meterFailure();
       await send(pipelineFailure(failure, run, options.partialResults).body);
       return;
     }
-    const steps = billSteps(stepSummaries(run, options.withOutputs));
+    const steps = accountSteps(stepSummaries(run, options.withOutputs));
     await send({ ...(shape.closing(id, model, created) as object), taogate: { steps } });
     if (options.includeUsage) await send(shape.usage(id, model, created, pipelineUsage(steps)));
     await sse.writeSSE({ data: '[DONE]' });

@@ -10,7 +10,7 @@ import {
   pipelineSignal,
   taskMismatch,
 } from './pipeline-model-route.ts';
-import { billSteps, pipelineUsage, type StepSummary } from './pipeline-report.ts';
+import { accountSteps, pipelineUsage, type StepSummary } from './pipeline-report.ts';
 import { requestCacheChoice, routedStepModels } from './pipeline-step-models.ts';
 
 /**
@@ -60,8 +60,8 @@ export async function answerEmbeddingsWithPipeline(
     if (!answer.ok) return pipelineFailed(c, runs[failedAt]!, answer.failure, options);
   }
   const done = answers.flatMap((answer) => (answer.ok ? [answer] : []));
-  const steps: (StepSummary & { input_index: number })[] = done.flatMap((answer, index) =>
-    billSteps(answer.steps).map((step) => ({ ...step, input_index: index })),
+  const steps = accountSteps<StepSummary & { input_index: number }>(
+    done.flatMap((answer, index) => answer.steps.map((step) => ({ ...step, input_index: index }))),
   );
   const { total_tokens: tokens, cost_rao } = pipelineUsage(steps);
   reportCache(c, steps);

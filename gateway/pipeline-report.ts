@@ -6,6 +6,7 @@ import {
   type StepReport,
   StepTimeout,
 } from '../router/pipelines/index.ts';
+import { noteUsage } from '../telemetry/index.ts';
 import { type HttpError, httpError, type OpenAIErrorBody, toHttpError } from './errors.ts';
 import { type Usage, usageOf } from './response-shapes.ts';
 
@@ -77,14 +78,16 @@ export function pipelineUsage(steps: readonly StepSummary[]): BilledUsage {
 }
 
 /**
- * Reports every answered step to the billing meter (a no-op when the ledger is off): a pipeline is charged
- * the sum of its steps, each at the price of the model that answered it. Called once, when the answer is
- * complete; a failed pipeline reports nothing and is not charged.
+ * Accounts for the answered steps once the answer is complete: each goes to the billing meter (a no-op when
+ * the ledger is off), so a pipeline is charged the sum of its steps, each at the price of the model that
+ * answered it; their tokens go to the request's telemetry. A failed pipeline is not accounted, so not charged.
  */
-export function billSteps(steps: readonly StepSummary[]): StepSummary[] {
-  return steps.map((step) =>
+export function accountSteps<Step extends StepSummary>(steps: readonly Step[]): Step[] {
+  const billed = steps.map((step) =>
     step.calls > 0 ? { ...step, usage: meteredUsage(step.model, step.usage) } : step,
   );
+  noteUsage(pipelineUsage(billed));
+  return billed;
 }
 
 /**

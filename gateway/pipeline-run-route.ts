@@ -11,7 +11,7 @@ import {
   pipelineOverLimit,
   pipelineSignal,
 } from './pipeline-model-route.ts';
-import { billSteps, pipelineUsage, serverTiming } from './pipeline-report.ts';
+import { accountSteps, pipelineUsage, serverTiming } from './pipeline-report.ts';
 import { requestCacheChoice, routedStepModels } from './pipeline-step-models.ts';
 import { parseJsonBody } from './request-body.ts';
 import type { ResponseShape } from './response-shapes.ts';
@@ -94,7 +94,7 @@ export function pipelineRunHandler(deps: PipelineModelRouteDeps) {
       if (!answered.ok)
         return pipelineFailed(c, run, answered.failure, { partialResults, logger: deps.logger, model: name });
       c.header('server-timing', serverTiming(run, { name: 'pipeline', ms: run.elapsedMs() }));
-      const steps = billSteps(answered.steps);
+      const steps = accountSteps(answered.steps);
       reportCache(c, steps);
       const usage = pipelineUsage(steps);
       const { vector } = answered;
