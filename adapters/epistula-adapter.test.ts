@@ -7,13 +7,13 @@ import { type Hotkey, hotkeyFromSecret } from '../bittensor/index.ts';
 import { HEALTHY, type Miner, startEpistulaMiner } from '../localnet/index.ts';
 import { createEpistulaAdapter } from './epistula-adapter.ts';
 import { MAX_UPSTREAM_BYTES, UpstreamError } from './index.ts';
-import type { ChatAdapter, MinerTarget } from './types.ts';
+import type { CompleteAdapter, MinerTarget } from './types.ts';
 
 describe('the Epistula adapter', () => {
   const dispatcher = new Agent();
   let minerKey: Hotkey;
   let miner: Miner;
-  let adapter: ChatAdapter;
+  let adapter: CompleteAdapter;
   let target: MinerTarget;
 
   beforeAll(async () => {
@@ -65,6 +65,30 @@ describe('the Epistula adapter', () => {
     for await (const chunk of await ask('stream ünïcödé')) chunks.push(chunk);
     expect(chunks.join('')).toBe('sn61 miner 3 heard: stream ünïcödé');
     expect(chunks.length).toBeGreaterThan(3);
+  });
+
+  it('reads a whole chat completion when the client reads the answer whole', async () => {
+    const whole = adapter.chat(
+      target,
+      { messages: [{ role: 'user', content: 'at once' }] },
+      {
+        signal: new AbortController().signal,
+        timeoutMs: 5000,
+        whole: true,
+      },
+    );
+    const chunks: string[] = [];
+    for await (const chunk of await whole) chunks.push(chunk);
+    expect(chunks).toEqual(['sn61 miner 3 heard: at once']);
+  });
+
+  it('signs embeddings and image requests too, and reads their answers', async () => {
+    const call = { signal: new AbortController().signal, timeoutMs: 5000 };
+    const embedded = await adapter.embeddings(target, { inputs: ['one', 'two'], dimensions: 16 }, call);
+    expect(embedded.vectors.map((vector) => vector.length)).toEqual([16, 16]);
+    expect(embedded.promptTokens).toBeGreaterThan(0);
+    const drawn = await adapter.images(target, { prompt: 'a kite', n: 2, width: 32, height: 16 }, call);
+    expect(drawn.images.map((image) => image.format)).toEqual(['png', 'png']);
   });
 
   it('reports a miner that refuses its signature as upstream_rejected with the status and the reason', async () => {
