@@ -68,6 +68,8 @@ export function createAnswerCache(options: AnswerCacheOptions) {
   const flights = new Map<string, Flight>();
 
   async function answer<Meta>(lookup: AnswerLookup, produce: Produce<Meta>): Promise<Served<Meta>> {
+    // A caller already gone would never leave its flight (its abort has fired): it must not join one.
+    lookup.signal.throwIfAborted();
     if (lookup.read) {
       const cached = store.fromMemory(lookup.key);
       if (cached) {
