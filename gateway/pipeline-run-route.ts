@@ -138,9 +138,11 @@ function resolvePipeline(deps: PipelineModelRouteDeps, pipeline: string | Record
   if (checked.ok) return checked;
   const { step, path, message } = checked.problem;
   const field = path.join('.');
-  const where = step === undefined ? `field ${field}` : `step '${step}' (${field})`;
+  const where =
+    step === undefined ? (field ? `field ${field}` : 'the definition') : `step '${step}' (${field})`;
+  const param = field ? `pipeline.${field}` : 'pipeline';
   return {
     ok: false,
-    error: invalidRequest(`Invalid pipeline: ${where}: ${message}`, `pipeline.${field}`, 'invalid_pipeline'),
+    error: invalidRequest(`Invalid pipeline: ${where}: ${message}`, param, 'invalid_pipeline'),
   };
 }

@@ -38,7 +38,7 @@ export function loadPipelines(
     if (!checked.ok) {
       const { step, path: field, message } = checked.problem;
       const where = step === undefined ? '' : `, step '${step}'`;
-      const problem = `${path}: pipeline '${name}'${where}, field ${field.join('.')}: ${message}`;
+      const problem = `${path}: pipeline '${name}'${where}, field ${field.join('.') || '(the definition)'}: ${message}`;
       if (!skipInvalid) throw new Error(problem);
       skipInvalid(problem);
       continue;
