@@ -7,7 +7,8 @@
  * (default 24), SCALE_OUT_REDIS_URL, SCALE_OUT_DATABASE_URL.
  */
 import { randomBytes } from 'node:crypto';
-import { availableParallelism } from 'node:os';
+import { readFileSync } from 'node:fs';
+import { availableParallelism, loadavg } from 'node:os';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { LOCALNET_HOTKEY, loadProfiles } from '../config/index.ts';
 import { type Localnet, startLocalnet } from '../localnet/index.ts';
@@ -33,6 +34,8 @@ const DRAIN_MS = 2000;
 const MODEL = 'sn1/apex-chat';
 /** sn4's miners answer after 400 ms here, so identical requests overlap and can be coalesced. */
 const SLOW_NETUID = 4;
+/** /proc's CPU time unit (USER_HZ): 100 on every Linux architecture Node supports. */
+const CLOCK_TICKS_PER_SECOND = 100;
 
 const say = (line: string) => process.stdout.write(`${line}\n`);
 const run = randomBytes(4).toString('hex');
@@ -71,6 +74,7 @@ async function main(): Promise<void> {
   );
   // Each measured phase follows a second of unmeasured load, so fresh processes are warm (JIT, pools).
   const reports: LoadReport[] = [];
+  const cpu = new Map<LoadReport, PhaseCpu>();
   const measure = async (phase: string, replicas: Replica[]) => {
     const load = (seconds: number, name: string) =>
       runLoad({
@@ -85,7 +89,12 @@ async function main(): Promise<void> {
         }),
       });
     reports.push(await load(1, `warm-${phase}`));
+    const before = { gateways: gatewaysCpuSeconds(replicas), script: process.cpuUsage() };
     const measured = await load(SECONDS, phase);
+    cpu.set(measured, {
+      gateways: gatewaysCpuSeconds(replicas) - before.gateways,
+      script: totalSeconds(process.cpuUsage(before.script)),
+    });
     reports.push(measured);
     return measured;
   };
@@ -94,7 +103,7 @@ async function main(): Promise<void> {
   const [second, third] = await Promise.all([startReplica('replica-2'), startReplica('replica-3')]);
   const replicas = [first, second, third];
   const three = await measure('three', replicas);
-  printThroughput(one, three);
+  printThroughput(one, three, cpu);
 
   let checkRequests = 0;
   if (stores.redis) {
@@ -211,18 +220,30 @@ async function loadWithFailures(replicas: Replica[], apiKey: string | undefined)
   return report;
 }
 
-function printThroughput(one: LoadReport, three: LoadReport): void {
+/** CPU seconds a phase took: the gateway processes, and this script (load generator and localnet). */
+interface PhaseCpu {
+  gateways: number;
+  script: number;
+}
+
+function printThroughput(one: LoadReport, three: LoadReport, cpu: Map<LoadReport, PhaseCpu>): void {
   const rate = (report: LoadReport) => report.acknowledged.length / report.seconds;
-  const line = (label: string, report: LoadReport) =>
+  const line = (label: string, report: LoadReport) => {
+    const used = cpu.get(report);
+    const perRequest = used ? (1000 * used.gateways) / report.acknowledged.length : Number.NaN;
     say(
       `${label}: ${rate(report).toFixed(0)} req/s, p50 ${percentile(report.latenciesMs, 50).toFixed(1)} ms, ` +
-        `p99 ${percentile(report.latenciesMs, 99).toFixed(1)} ms (${report.acknowledged.length} answered)`,
+        `p99 ${percentile(report.latenciesMs, 99).toFixed(1)} ms (${report.acknowledged.length} answered); ` +
+        `CPU: gateways ${used?.gateways.toFixed(2)} s (${perRequest.toFixed(2)} ms/request), ` +
+        `load generator + localnet ${used?.script.toFixed(2)} s, in ${report.seconds.toFixed(1)} s`,
     );
+  };
   line('1 replica ', one);
   line('3 replicas', three);
   say(
     `throughput ×${(rate(three) / rate(one)).toFixed(2)} with 3 replicas on ${availableParallelism()} CPUs ` +
-      'shared with localnet and the load generator: more replicas than cores can only add contention',
+      'shared with localnet and the load generator: more replicas than cores can only add contention ' +
+      `(machine load average ${loadavg()[0]!.toFixed(1)})`,
   );
   verdicts.push(
     verdict(
@@ -231,4 +252,23 @@ function printThroughput(one: LoadReport, three: LoadReport): void {
       `${rate(one).toFixed(0)} → ${rate(three).toFixed(0)} req/s`,
     ),
   );
+}
+
+/** User + system CPU seconds the replicas' processes have used so far (Linux /proc; NaN elsewhere). */
+function gatewaysCpuSeconds(replicas: Replica[]): number {
+  let ticks = 0;
+  for (const { gateway } of replicas) {
+    try {
+      const fields = readFileSync(`/proc/${gateway.child.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+      // utime and stime are fields 14 and 15 of stat; the split after the command name starts at field 3.
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return Number.NaN;
+    }
+  }
+  return ticks / CLOCK_TICKS_PER_SECOND;
+}
+
+function totalSeconds(usage: NodeJS.CpuUsage): number {
+  return (usage.user + usage.system) / 1e6;
 }
