@@ -88,6 +88,26 @@ describe('the OpenAI-compatible (bearer) adapter', () => {
     expect(refused.message).toContain('resolves to no address the gateway may dial');
   });
 
+  it('never repeats any part of the key from an upstream’s error message', async () => {
+    const wrong = await startOpenAiUpstream({
+      apiKey: 'sk-another',
+      model: 'bench-model',
+      netuid: 64,
+      uid: 8,
+    });
+    try {
+      const base = `http://127.0.0.1:${wrong.port}/v1`;
+      const refused = await failureOf(
+        open(base).embeddings!(targetOf(base), { inputs: ['x'] }, { signal: signal(), timeoutMs: 5000 }),
+      );
+      expect(refused).toMatchObject({ code: 'upstream_rejected', status: 401 });
+      expect(refused.message).toBe('upstream answered 401: the upstream refused the gateway’s key');
+      expect(refused.message).not.toContain(KEY.slice(3));
+    } finally {
+      await wrong.close();
+    }
+  });
+
   it('never lists an endpoint whose IP literal the dial policy refuses', () => {
     const set = endpointCandidates(profileFor(['http://127.0.0.1:1/v1', 'http://169.254.169.254/v1']), {});
     expect(set.candidates).toEqual([]);

@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import type { OpenAiSubnetProfile } from '../config/profiles.ts';
 import { type ApiLocation, createOpenAiApiAdapter } from './openai-api-adapter.ts';
+import { openAiErrorMessage } from './openai-chat.ts';
 import type { CompleteAdapter, MinerTarget } from './types.ts';
 
 export interface BearerAdapterOptions {
@@ -40,5 +41,15 @@ export function createBearerAdapter(options: BearerAdapterOptions): CompleteAdap
     locate,
     authenticate: () => authorization,
     upstreamModel: (model = firstModel!) => profile.upstream.models[model] ?? model,
+    rejection: (response, body) => keyFree(response.statusCode, openAiErrorMessage(body), options.apiKey),
   });
+}
+
+/**
+ * An upstream's error message, fit to reach clients: OpenAI-style servers quote part of a refused key
+ * ("Incorrect API key provided: sk-…abcd"), and no part of the gateway's key may leave it.
+ */
+function keyFree(status: number, message: string | undefined, apiKey: string): string | undefined {
+  if (status === 401 || status === 403) return 'the upstream refused the gateway’s key';
+  return message?.replaceAll(apiKey, '[redacted]').replace(/\b(?:sk|key|api)[-_][\w*.-]{4,}/gi, '[redacted]');
 }

@@ -30,6 +30,8 @@ export interface OpenAiApiOptions {
   authenticate(body: string, target: MinerTarget, call: CallOptions): Record<string, string>;
   /** The `model` sent upstream for one of the profile's models (undefined: the profile's first). */
   upstreamModel(model: string | undefined): string;
+  /** What of a rejection may be repeated to clients; by default the server's own error message. */
+  rejection?: UpstreamPeer['rejection'];
 }
 
 /**
@@ -38,7 +40,10 @@ export interface OpenAiApiOptions {
  */
 export function createOpenAiApiAdapter(options: OpenAiApiOptions): CompleteAdapter {
   const { dispatcher, peer } = options;
-  const upstream: UpstreamPeer = { peer, rejection: (_, body) => openAiErrorMessage(body) };
+  const upstream: UpstreamPeer = {
+    peer,
+    rejection: options.rejection ?? ((_, body) => openAiErrorMessage(body)),
+  };
   const streamed: AnswerReading = {
     ...upstream,
     text: (response) => openAiStreamText(streamCappedText(response.body)),
