@@ -6,9 +6,10 @@ import { checkPipeline, type ModelKindOf, type Pipeline } from './definition.ts'
 /** Named pipelines are called as the model `pipeline/<name>`. */
 export const PIPELINE_MODEL_PREFIX = 'pipeline/';
 
-const pipelinesFile = z.strictObject({
-  pipelines: z.record(z.string().regex(/^[\w.-]{1,64}$/, 'letters, digits, _ . - (at most 64)'), z.unknown()),
-});
+const pipelinesFile = z.strictObject({ pipelines: z.record(z.string(), z.unknown()) });
+
+/** What may follow `pipeline/` in a model id. */
+const PIPELINE_NAME = /^[\w.-]{1,64}$/;
 
 /**
  * Loads named pipelines from a JSON or YAML file (`{pipelines: {<name>: <definition>}}`) and checks each one
@@ -34,6 +35,9 @@ export function loadPipelines(
   }
   const pipelines = new Map<string, Pipeline>();
   for (const [name, definition] of Object.entries(file.data.pipelines)) {
+    if (!PIPELINE_NAME.test(name)) {
+      throw new Error(`${path}: pipeline '${name}': a name is letters, digits, _ . or - (at most 64)`);
+    }
     const checked = checkPipeline(definition, kindOf, name);
     if (!checked.ok) {
       const { step, path: field, message } = checked.problem;
