@@ -81,7 +81,11 @@ export function generationHandler<Body extends GenerationBody>(
       noteFanout();
       let best: FannedOut;
       try {
-        best = await deps.router.fanOut(model.profile, request, { ...routeOptions, fanout: fanout.fanout });
+        best = await deps.router.fanOut(
+          model.profile,
+          { ...request, model: model.model },
+          { ...routeOptions, fanout: fanout.fanout },
+        );
       } catch (error) {
         return routingFailed(c, deps, model, error);
       }
