@@ -9,6 +9,7 @@ import {
   mountedFile,
   readYaml,
   SECRET_SETTING,
+  SHUTDOWN_AFTER_DRAIN_S,
   valid,
 } from './deploy-files.ts';
 import { composeFile } from './deploy-schema.ts';
@@ -74,7 +75,9 @@ describe('deploy/docker-compose.yml', () => {
       expect(configFile, `${name} mounts TAOGATE_CONFIG`).toBeDefined();
       const config = gatewayConfigOf(readFileSync(join(DEPLOY, configFile!.split(':')[0]!), 'utf8'), env);
       expect((gateway.ports ?? []).map((p) => Number(p.split(':')[1]))).toContain(config.port);
-      expect(Number.parseInt(gateway.stop_grace_period ?? '10s', 10)).toBeGreaterThan(config.drainMs / 1000);
+      expect(Number.parseInt(gateway.stop_grace_period ?? '10s', 10)).toBeGreaterThanOrEqual(
+        config.drainMs / 1000 + SHUTDOWN_AFTER_DRAIN_S,
+      );
       expect(gateway.depends_on?.[redis!]?.condition).toBe('service_healthy');
       expect(gateway.depends_on?.[postgres!]?.condition).toBe('service_healthy');
       expect(targets).toContain(`${name}:${config.port}`);

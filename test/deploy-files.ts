@@ -13,6 +13,11 @@ import type { ComposeService } from './deploy-schema.ts';
 export const ROOT = new URL('..', import.meta.url).pathname;
 export const DEPLOY = join(ROOT, 'deploy');
 const MNEMONIC = 'bottom drive obey lake curtain smoke basket hold race lonely fit walk';
+/**
+ * What shutdown takes past the drain: 1 s for cut streams' error events to go out, up to 5 s for cut
+ * requests to settle their charges (gateway/server.ts, gateway/start.ts), and closing pools and stores.
+ */
+export const SHUTDOWN_AFTER_DRAIN_S = 8;
 /** Settings that hold credentials: in manifests they come from a Secret, in compose from interpolation. */
 export const SECRET_SETTING = /^TAOGATE_(HOTKEY|DATABASE_URL|REDIS_URL)$|SECRET|PASSWORD|TOKEN|API_KEY/;
 

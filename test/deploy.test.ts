@@ -9,6 +9,7 @@ import {
   ROOT,
   readYaml,
   SECRET_SETTING,
+  SHUTDOWN_AFTER_DRAIN_S,
   urlPathsIn,
   valid,
   yamlFilesUnder,
@@ -129,7 +130,7 @@ describe('deploy/', () => {
     const preStop = container.lifecycle.preStop.exec.command;
     const preStopSeconds = preStop[0] === 'sleep' ? Number(preStop[1]) : 0;
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
-      preStopSeconds + config.drainMs / 1000 + 5,
+      preStopSeconds + config.drainMs / 1000 + SHUTDOWN_AFTER_DRAIN_S,
     );
 
     // Service, autoscaler and disruption budget all select these pods.
