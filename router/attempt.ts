@@ -21,8 +21,6 @@ export interface RunningAttempt<C = string> {
   readonly outcome: Promise<AttemptOutcome<C>>;
   /** Time since the call was made. */
   elapsedMs(): number;
-  /** The first chunk arrived (a whole answer may still be arriving). */
-  readonly answering: boolean;
   /**
    * Stops the call (aborting its signal, so undici releases the socket) and frees its slot. A call that
    * already answered is closed too; either way the miner is not blamed for it.
@@ -62,7 +60,6 @@ export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
   // waits for must not keep a miner looking full.
   const release = releaseOnAbort(slot.release, signal);
   let answer: AsyncIterator<C> | undefined;
-  let answering = false;
   const started = clock();
   // A stream that breaks after its first chunk is the miner's failure too, unless the call was given up on.
   const failedMidAnswer = (error: unknown) => {
@@ -76,7 +73,6 @@ export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
       const first = await answer.next();
       if (signal.aborted) throw signal.reason;
       const firstChunkMs = clock() - started;
-      answering = true;
       if (call.whole) {
         const chunks = await readToEnd(first, answer);
         if (signal.aborted) throw signal.reason;
@@ -102,9 +98,6 @@ export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
     miner,
     outcome: run(),
     elapsedMs: () => clock() - started,
-    get answering() {
-      return answering;
-    },
     cancel() {
       cancelled.abort(new AttemptCancelled(miner));
       // An answer already streaming holds its body open until its iterator is closed.

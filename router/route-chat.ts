@@ -89,7 +89,7 @@ export function createChatRouter(options: ChatRouterOptions) {
   const clock = options.clock ?? monotonicClock;
   const health = createMinerHealth(options.resilience, clock);
   const budgets = new Map<number, RetryBudget>();
-  const hedgeDelays = new Map<number, HedgeDelay>();
+  const hedgeDelays = new Map<string, HedgeDelay>();
   // Candidates change only with the metagraph: worked out once per snapshot, not per request.
   const candidatesBySnapshot = new WeakMap<MetagraphSnapshot, Map<number, readonly Candidate[]>>();
   const refusedSeen = new Set<string>();
@@ -163,12 +163,18 @@ export function createChatRouter(options: ChatRouterOptions) {
     }
   }
 
-  function hedgeDelayOf(netuid: number): HedgeDelay | undefined {
+  /**
+   * Streams are hedged on the subnet's first-chunk times, whole answers on its whole-answer times: each is
+   * what keeps its client waiting, and a whole answer that started but never ends is as late as one that
+   * never starts.
+   */
+  function hedgeDelayOf(netuid: number, whole: boolean): HedgeDelay | undefined {
     if (!options.hedge) return undefined;
-    let delay = hedgeDelays.get(netuid);
+    const key = `${netuid}/${whole ? 'whole' : 'first-chunk'}`;
+    let delay = hedgeDelays.get(key);
     if (!delay) {
       delay = new HedgeDelay(options.hedge);
-      hedgeDelays.set(netuid, delay);
+      hedgeDelays.set(key, delay);
     }
     return delay;
   }
@@ -234,7 +240,8 @@ export function createChatRouter(options: ChatRouterOptions) {
     const { netuid } = profile;
     const pool = candidates(netuid);
     const budget = budgetOf(netuid);
-    const hedgeDelay = hedgeDelayOf(netuid);
+    const whole = routeOptions.whole === true;
+    const hedgeDelay = hedgeDelayOf(netuid, whole);
     budget.recordRequest();
     const started = clock();
     const tried = new Set<number>();
@@ -276,16 +283,14 @@ export function createChatRouter(options: ChatRouterOptions) {
         const next = await firstSettledOrHedge(running, hedgeInMs);
         if (next === 'hedge') {
           hedgeDecided = true;
-          // A whole answer that started on time is arriving, not late: no hedge for it.
-          const late = ![...running].some((attempt) => attempt.answering);
-          if (late && tried.size < options.maxAttempts && launch(true).kind === 'launched') hedged = true;
+          if (tried.size < options.maxAttempts && launch(true).kind === 'launched') hedged = true;
           continue;
         }
         running.delete(next.attempt);
         const outcome = next.outcome;
         if (outcome.kind === 'answered') {
           answered = true;
-          hedgeDelay?.record(outcome.firstChunkMs);
+          hedgeDelay?.record(whole ? next.attempt.elapsedMs() : outcome.firstChunkMs);
           return { miner: outcome.miner, attempts: tried.size, hedged, text: outcome.text };
         }
         if (outcome.kind === 'cancelled') throw outcome.error;
