@@ -345,9 +345,10 @@ describe('pipelines', () => {
 
   it('gives a step that overruns its timeout to its fallback, or fails it naming the timeout', async () => {
     for (const uid of [1, 2])
-      Object.assign(stack.localnet.miner(4, uid).behaviour, { latencyMs: 400, jitterMs: 0 });
+      Object.assign(stack.localnet.miner(4, uid).behaviour, { latencyMs: 2000, jitterMs: 0 });
     try {
-      const step = { id: 'slow', model: 'sn4/targon-chat', timeout_ms: 100 };
+      // The fallback gets a timeout of its own: long enough for a loaded machine, far below the slow miners.
+      const step = { id: 'slow', model: 'sn4/targon-chat', timeout_ms: 600 };
       const rescued = await run({
         pipeline: { steps: [{ ...step, fallback: 'sn18/cortex-chat' }] },
         input: 'late',
@@ -359,7 +360,7 @@ describe('pipelines', () => {
       const failed = await run({ pipeline: { steps: [step] }, input: 'late' });
       expect(failed.status).toBe(504);
       const { error } = (await failed.json()) as { error: { message: string; code: string } };
-      expect(error.message).toMatch(/^Pipeline step 'slow' \(sn4\/targon-chat\) failed: .*timeout of 100 ms/);
+      expect(error.message).toMatch(/^Pipeline step 'slow' \(sn4\/targon-chat\) failed: .*timeout of 600 ms/);
       expect(error.code).toBe('step_timeout');
     } finally {
       for (const uid of [1, 2])
@@ -408,6 +409,13 @@ describe('pipelines', () => {
       const stepsOf = (error: InstanceType<typeof OpenAI.APIError>) =>
         (error.error as { taogate: { steps: StepSummary[] } }).taogate.steps;
       expect(stepsOf(plain)[0]!.output).toBeUndefined();
+      // Streamed, a failure before the output step's first chunk is still an HTTP error naming the step.
+      const streamed = (await stack.client.chat.completions
+        .create({ model: 'pipeline/no-fallback', messages: [{ role: 'user', content: 'x' }], stream: true })
+        .catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>;
+      // By now sn18's breakers may be open: 503 (cooling down) rather than 502 (every miner failed).
+      expect([502, 503]).toContain(streamed.status);
+      expect(streamed.message).toMatch(/step 'middle'/);
       const partial = (await failOver(true)) as InstanceType<typeof OpenAI.APIError>;
       expect(stepsOf(partial)[0]!.output).toMatch(/^sn1 miner \d heard: A\(x\)$/);
     });
