@@ -92,6 +92,9 @@ if (!loaded.ok) {
 const config = loaded.config;
 // Every line logged while serving a request carries its id (`req_id`).
 const logger = pino({ level: config.logLevel, base: { service: 'taogate' }, mixin: requestLogFields });
+if (loaded.unknownVariables.length > 0) {
+  logger.warn({ variables: loaded.unknownVariables }, 'ignoring TAOGATE_* variables that are no setting');
+}
 
 switch (command) {
   case 'check-config':

@@ -35,8 +35,12 @@ describe('config file', () => {
 
   it('reads JSON and TAOGATE_* names as they are, and lets the environment override the file', () => {
     const path = file('taogate.json', JSON.stringify({ TAOGATE_PORT: 9091, max_attempts: 3 }));
-    const result = loadLayeredConfig({ TAOGATE_PORT: '7000', TAOGATE_CONFIG: path });
-    expect(result).toMatchObject({ ok: true, config: { port: 7000, maxAttempts: 3 } });
+    const result = loadLayeredConfig({ TAOGATE_PORT: '7000', TAOGATE_CONFIG: path, TAOGATE_PROT: '1' });
+    expect(result).toMatchObject({
+      ok: true,
+      config: { port: 7000, maxAttempts: 3 },
+      unknownVariables: ['TAOGATE_PROT'],
+    });
     expect(result.ok && result.sources).toMatchObject({ TAOGATE_PORT: 'env', TAOGATE_MAX_ATTEMPTS: 'file' });
   });
 

@@ -11,7 +11,14 @@ type Variables = Record<string, string | undefined>;
 export type SettingSources = Record<string, 'env' | 'file'>;
 
 export type LayeredConfigResult =
-  | { ok: true; config: GatewayConfig; sources: SettingSources; file: string | undefined }
+  | {
+      ok: true;
+      config: GatewayConfig;
+      sources: SettingSources;
+      file: string | undefined;
+      /** `TAOGATE_*` variables that are no setting (a typo?): ignored, worth a warning. */
+      unknownVariables: string[];
+    }
   | { ok: false; errors: string[] };
 
 /** A config file's settings as variables, the key each came from, and what was wrong with the others. */
@@ -51,7 +58,10 @@ export function loadLayeredConfig(
     });
     return { ok: false, errors: [...fromFile.errors, ...errors] };
   }
-  return { ok: true, config: loaded.config, sources, file: path };
+  const unknownVariables = Object.keys(sources).filter(
+    (name) => sources[name] === 'env' && !SETTING_NAMES.includes(name),
+  );
+  return { ok: true, config: loaded.config, sources, file: path, unknownVariables };
 }
 
 /**
