@@ -82,7 +82,7 @@ export function imagesHandler(deps: ImagesRouteDeps) {
         data.push({ b64_json: image.bytes.toString('base64') });
         continue;
       }
-      const stored = deps.imageStore.put(image);
+      const stored = await deps.imageStore.put(image);
       if (!stored) {
         const error = httpError(
           502,
@@ -100,9 +100,9 @@ export function imagesHandler(deps: ImagesRouteDeps) {
 
 /** GET /v1/images/files/{id}.{ext}: a stored image, until it expires. */
 export function imageFileHandler(store: ImageStore) {
-  return (c: Context) => {
+  return async (c: Context) => {
     const name = c.req.param('name') ?? '';
-    const image = store.get(name.replace(/\.(png|jpeg|webp)$/, ''));
+    const image = await store.get(name.replace(/\.(png|jpeg|webp)$/, ''));
     if (!image) {
       const error = httpError(
         404,

@@ -16,7 +16,7 @@ import {
 } from '../telemetry/index.ts';
 import { createGatewayApp } from './app.ts';
 import { createDrain } from './drain.ts';
-import { createImageStore } from './image-store.ts';
+import { startImageStore } from './image-store.ts';
 import { startRequestGuards } from './rate-limit.ts';
 import type { ReadinessCheck } from './readiness.ts';
 import { listen } from './server.ts';
@@ -98,6 +98,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       check: async () => cache.stats().redis?.connected === true,
     });
   }
+  const images = startImageStore(config.imageStore, config.redisUrl, logger.child({ module: 'images' }));
   const catalog = buildCatalog(profiles);
   // The shipped pipelines are localnet examples: with other profiles, those they cannot run are left out.
   const skipInvalid =
@@ -139,7 +140,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     readinessChecks,
     drain,
     telemetry: { tracing: config.tracing, metrics: config.metrics },
-    imageStore: createImageStore(config.imageStore),
+    imageStore: images.store,
     publicUrl: config.publicUrl,
   });
   const server = await listen(app, config.port, config.host, config.serverLimits);
@@ -160,6 +161,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
         adapters.close(),
         ranking.close(),
         cache.close(),
+        images.close(),
         billing?.close(),
         guards.close(),
       ]);
