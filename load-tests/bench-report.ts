@@ -35,8 +35,9 @@ export function scenarioTable(rows: readonly Row[]): string {
   ];
   const lines = rows.map((row) => {
     const { load } = row;
-    const added = (mine: number | undefined, theirs: number | undefined) =>
-      floor && row !== floor && mine !== undefined && theirs !== undefined ? mine - theirs : undefined;
+    // Percentiles of a run without one success arrive as null (NaN does not survive IPC's JSON).
+    const added = (mine: number | null | undefined, theirs: number | null | undefined) =>
+      floor && row !== floor && mine != null && theirs != null ? mine - theirs : undefined;
     return [
       row.target,
       fixed(load.rps, 0),

@@ -93,6 +93,21 @@ const bareProxy: TargetKind = {
   },
 };
 
+const honoProxy: TargetKind = {
+  name: 'hono-proxy',
+  describe: 'the bare proxy on hono + @hono/node-server: what the framework costs',
+  async start({ upstream }) {
+    const port = await freePort();
+    const child = startNode({
+      name: 'hono proxy',
+      args: [here('./bench-hono-proxy.ts')],
+      env: { PORT: String(port), UPSTREAM: upstream.origin },
+    });
+    await waitForPort(port, child);
+    return running(child, `http://127.0.0.1:${port}${CHAT_PATH}`, 'bench-model', {});
+  },
+};
+
 const portkey: TargetKind = {
   name: 'portkey',
   describe: 'the Portkey AI gateway from npm, provider openai with a custom host',
@@ -118,12 +133,13 @@ async function startTaogate(
   profilesPath: string,
   model: string,
   env: Record<string, string> = {},
+  root = ROOT,
 ): Promise<RunningTarget> {
   const port = await freePort();
   const startedAt = performance.now();
   const child = startNode({
     name: 'taogate',
-    args: [`${ROOT}bin/taogate.ts`, 'start'],
+    args: [`${root}bin/taogate.ts`, 'start'],
     nodeFlags: context.gatewayNodeFlags,
     env: {
       TAOGATE_NETWORK: chainUrl,
@@ -192,32 +208,52 @@ function withLocalnet(gateway: RunningTarget, localnet: { stop(): Promise<void> 
 /** The bearer key the bench profile's upstream is called with (the mock does not check it). */
 const BENCH_KEY_ENV = { TAOGATE_BENCH_UPSTREAM_KEY: 'sk-bench-upstream' };
 
-const taogate: TargetKind = {
-  name: 'taogate',
-  describe: 'taogate → the mock through the OpenAI-compatible bearer adapter: routing, metrics, no cache',
-  async start(context) {
-    // bench-profiles.json with its base URL pointed at this run's mock.
-    const file = JSON.parse(readFileSync(here('./bench-profiles.json'), 'utf8')) as BenchProfiles;
-    const profile = file.subnets[0]!;
-    profile.upstream.baseUrls = [`${context.upstream.origin}/v1`];
-    const profilesPath = `${context.workDir}/bench-profiles.json`;
-    writeFileSync(profilesPath, JSON.stringify(file, null, 2));
-    const localnet = await startLocalnet(context, profilesPath, BENCH_KEY_ENV);
-    const gateway = await startTaogate(
-      context,
-      localnet.chainUrl,
-      profilesPath,
-      `sn${profile.netuid}/${profile.models[0]}`,
-      {
-        ...BENCH_KEY_ENV,
-        // One endpoint stands for a whole subnet here: let it take every connection the load brings, as an
-        // operator with a single upstream would, instead of answering past 64 in flight with 429.
-        TAOGATE_MINER_MAX_IN_FLIGHT: '1024',
-      },
-    );
-    return withLocalnet(gateway, localnet);
-  },
-};
+/** taogate, from this checkout or another (`root`), against the mock through bench-profiles.json. */
+function taogateFrom(name: string, describe: string, root: string): TargetKind {
+  return {
+    name,
+    describe,
+    async start(context) {
+      // bench-profiles.json with its base URL pointed at this run's mock.
+      const file = JSON.parse(readFileSync(here('./bench-profiles.json'), 'utf8')) as BenchProfiles;
+      const profile = file.subnets[0]!;
+      profile.upstream.baseUrls = [`${context.upstream.origin}/v1`];
+      const profilesPath = `${context.workDir}/bench-profiles.json`;
+      writeFileSync(profilesPath, JSON.stringify(file, null, 2));
+      const localnet = await startLocalnet(context, profilesPath, BENCH_KEY_ENV);
+      const model = `sn${profile.netuid}/${profile.models[0]}`;
+      const gateway = await startTaogate(
+        context,
+        localnet.chainUrl,
+        profilesPath,
+        model,
+        {
+          ...BENCH_KEY_ENV,
+          // One endpoint stands for a whole subnet here: let it take every connection the load brings, as
+          // an operator with a single upstream would, instead of answering past 64 in flight with 429.
+          TAOGATE_MINER_MAX_IN_FLIGHT: '1024',
+        },
+        root,
+      );
+      return withLocalnet(gateway, localnet);
+    },
+  };
+}
+
+const taogate = taogateFrom(
+  'taogate',
+  'taogate → the mock through the OpenAI-compatible bearer adapter: routing, metrics, no cache',
+  ROOT,
+);
+
+/**
+ * Another checkout of taogate (BENCH_BASELINE_ROOT, e.g. an export of an earlier commit with node_modules
+ * linked in) measured in the same run: before/after figures that share the machine's noise.
+ */
+const baselineRoot = process.env.BENCH_BASELINE_ROOT?.replace(/\/*$/, '/');
+const baseline = baselineRoot
+  ? taogateFrom('taogate-baseline', `taogate from ${baselineRoot}`, baselineRoot)
+  : undefined;
 
 interface BenchProfiles {
   subnets: { netuid: number; models: string[]; upstream: { baseUrls: string[] } }[];
@@ -244,4 +280,12 @@ const dendrite: TargetKind = {
   },
 };
 
-export const TARGETS: readonly TargetKind[] = [direct, bareProxy, taogate, portkey, dendrite];
+export const TARGETS: readonly TargetKind[] = [
+  direct,
+  bareProxy,
+  honoProxy,
+  taogate,
+  ...(baseline ? [baseline] : []),
+  portkey,
+  dendrite,
+];
