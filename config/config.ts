@@ -1,3 +1,4 @@
+import { checkAddress } from '@polkadot/util-crypto';
 import { z } from 'zod';
 import type { CacheSettings } from '../cache/index.ts';
 import type { RequestLimits } from '../gateway/request-limits.ts';
@@ -182,7 +183,7 @@ const env = z.object({
   /** ss58 address apps pay TAO into; on localnet, a dev key's by default. Unset elsewhere: no deposits. */
   TAOGATE_DEPOSIT_ADDRESS: z
     .string()
-    .regex(/^[1-9A-HJ-NP-Za-km-z]{46,48}$/, 'an ss58 address')
+    .refine((v) => checkAddress(v, 42)[0], 'an ss58 address (generic prefix 42, valid checksum)')
     .optional(),
   /** Blocks built on a transfer before it is credited. */
   TAOGATE_DEPOSIT_CONFIRMATIONS: z.coerce.number().int().min(0).max(10_000).default(12),
