@@ -4,7 +4,7 @@ import { type SegmentSplit, SPLITS } from './segments.ts';
 import { parseTemplate, STEP_ID, type Template } from './template.ts';
 
 /** Most steps one pipeline may have: pipelines are for short chains, not workflows. */
-export const MAX_STEPS = 16;
+const MAX_STEPS = 16;
 const MAX_TEMPLATE_CHARS = 32_768;
 
 /** What a step's model does with its input, which decides how the step is called and what it outputs. */
@@ -43,14 +43,12 @@ const stepFields = z.strictObject({
 });
 
 /** A pipeline as clients send it and config files hold it (JSON or YAML). */
-export const pipelineDefinition = z.strictObject({
+const pipelineDefinition = z.strictObject({
   description: z.string().max(1000).optional(),
   steps: z.array(stepFields).min(1).max(MAX_STEPS),
   /** The step whose answer is the pipeline's; by default the last one. */
   output: z.string().optional(),
 });
-
-export type PipelineDefinition = z.input<typeof pipelineDefinition>;
 
 export interface PipelineStep {
   id: string;

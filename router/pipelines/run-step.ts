@@ -8,7 +8,7 @@ import { StepOutput } from './step-output.ts';
 import { renderTemplate, type TemplateValues } from './template.ts';
 
 /** Most calls a step that starts on partial input makes; the rest of its input goes in the last one. */
-export const MAX_SEGMENTS = 16;
+const MAX_SEGMENTS = 16;
 /** Calls of one such step in flight at once: pieces arrive in order, so this is rarely reached. */
 const SEGMENT_CONCURRENCY = 4;
 
