@@ -53,15 +53,19 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
         if (firstChunkMs !== undefined) return;
         firstChunkMs = performance.now() - started;
         if (request) request.firstChunkMs ??= elapsedMs(request);
-        if (step) step.durMs = firstChunkMs;
+        if (step) {
+          // What Server-Timing says of it: a stream's headers go out before the answer ends.
+          step.durMs = firstChunkMs;
+          step.desc += ' answered';
+        }
         span?.setAttribute(attr.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, firstChunkMs / 1000);
       },
       end(outcome, error) {
         if (ended) return;
         ended = true;
         const errorCode = outcome === 'failed' ? errorCodeOf(error) : undefined;
-        if (step) {
-          step.durMs ??= performance.now() - started;
+        if (step && firstChunkMs === undefined) {
+          step.durMs = performance.now() - started;
           step.desc += ` ${outcome}${errorCode ? ` ${errorCode}` : ''}`;
         }
         deps.metrics?.observeAttempt({
