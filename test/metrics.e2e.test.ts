@@ -144,6 +144,22 @@ describe('metrics and timings', () => {
     expect(byName.get('queue')!.dur! + byName.get('upstream')!.dur!).toBeCloseTo(gateway, 0);
   });
 
+  it('send Server-Timing with a streamed answer too, timed to its first chunk', async () => {
+    const { data: stream, response } = await stack.client.chat.completions
+      .create({ model: 'sn18/cortex-chat', stream: true, messages: [{ role: 'user', content: 'x' }] })
+      .withResponse();
+    for await (const _ of stream);
+    const timing = parseServerTiming(response.headers.get('server-timing')!);
+    expect(timing.map((metric) => metric.name)).toEqual([
+      'cache',
+      'queue',
+      'attempt-1',
+      'upstream',
+      'gateway',
+    ]);
+    expect(timing[2]!.desc).toBe(`${response.headers.get('x-taogate-miner')} answered`);
+  });
+
   it('send Server-Timing on every response, errors and non-API routes included, with a request id', async () => {
     for (const [path, init] of [
       ['/healthz', {}],
