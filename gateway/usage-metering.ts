@@ -119,7 +119,6 @@ export function meterUsage(deps: UsageMeteringDeps): MiddlewareHandler {
 
     const meter = new UsageMeter(deps.priceOf, quote.primary);
     const settle = settler(deps, reserved.chargeId, meter, quote, {
-      body,
       bodyChars: text.length,
       path: c.req.path,
       keep: idempotencyKey !== undefined,
@@ -152,8 +151,9 @@ export function meterUsage(deps: UsageMeteringDeps): MiddlewareHandler {
     );
     const headers = new Headers(res.headers);
     headers.set(COST_HEADER, String(answer.costRao));
-    headers.delete('content-length');
     c.res = new Response(answer.body, { status: res.status, headers });
+    // hono copies the replaced response's headers over, a length for the body before `cost_rao` among them.
+    c.res.headers.delete('content-length');
   };
 }
 

@@ -16,7 +16,6 @@ const ABORT_REPORT_WAIT_MS = 2000;
 const encoder = new TextEncoder();
 
 export interface RequestFacts {
-  body: Record<string, unknown>;
   bodyChars: number;
   path: string;
   /** Keep the answer for Idempotency-Key retries. */

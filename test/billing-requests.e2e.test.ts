@@ -87,6 +87,8 @@ describe('what each kind of paid request is charged', () => {
     const embeddings = await post('/embeddings', secret, { model: 'sn5/kaito-embed', input: ['a', 'b'] });
     expect(embeddings.status).toBe(200);
     expect(embeddings.headers.get('x-taogate-cost-rao')).toBe(String(PRICE));
+    // Embeddings report no usage to the meter: the gateway prices the answer's own usage and adds its cost.
+    expect(((await embeddings.json()) as { usage: { cost_rao: number } }).usage.cost_rao).toBe(PRICE);
     const images = await post('/images/generations', secret, {
       model: 'sn23/niche-image',
       prompt: 'a fox',
@@ -95,6 +97,7 @@ describe('what each kind of paid request is charged', () => {
     });
     expect(images.status).toBe(200);
     expect(images.headers.get('x-taogate-cost-rao')).toBe(String(2 * PER_IMAGE));
+    expect(((await images.json()) as { data: unknown[] }).data).toHaveLength(2);
     expect((await store.ledger.account(account.id))?.balanceRao).toBe(BigInt(9 * PRICE - 2 * PER_IMAGE));
   });
 
