@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 
-export interface RssSample {
+/** One reading of the gateway's memory, taken right after a full garbage collection. */
+export interface MemorySample {
   atSeconds: number;
   rssMb: number;
+  /** V8 heap still in use after the collection. */
+  heapMb: number;
 }
 
 /** A process's resident set size from /proc, in MiB; undefined once it is gone. */
@@ -16,31 +19,71 @@ export function rssOf(pid: number): number | undefined {
 }
 
 export interface MemoryTrend {
-  /** Least-squares slope over the samples after warm-up, MiB per minute. */
+  /** Least-squares slope after warm-up, MiB per minute. */
   slopeMbPerMin: number;
-  /** Median of the last fifth minus median of the second fifth, MiB. */
+  /** Median of the second half of the warm run minus median of the first, MiB. */
   growthMb: number;
 }
 
 /**
- * How RSS moved once warm: the first fifth of the run (JIT, pools, caches filling) is left out; the slope
- * says whether it keeps climbing, the growth how much it climbed in the end.
+ * How a measure moved once warm (the first fifth of the run, JIT and pools filling, is left out). Samples
+ * follow a full collection, so the GC's sawtooth is gone and what is left growing is held memory.
  */
-export function memoryTrend(samples: readonly RssSample[]): MemoryTrend {
-  const fifth = Math.max(1, Math.floor(samples.length / 5));
-  const warm = samples.slice(fifth);
+export function trendOf(points: readonly { atSeconds: number; mb: number }[]): MemoryTrend {
+  const warm = points.slice(Math.max(1, Math.floor(points.length / 5)));
   const n = warm.length;
-  const meanX = warm.reduce((sum, s) => sum + s.atSeconds, 0) / n;
-  const meanY = warm.reduce((sum, s) => sum + s.rssMb, 0) / n;
+  const meanX = warm.reduce((sum, p) => sum + p.atSeconds, 0) / n;
+  const meanY = warm.reduce((sum, p) => sum + p.mb, 0) / n;
   let covariance = 0;
   let variance = 0;
-  for (const s of warm) {
-    covariance += (s.atSeconds - meanX) * (s.rssMb - meanY);
-    variance += (s.atSeconds - meanX) ** 2;
+  for (const p of warm) {
+    covariance += (p.atSeconds - meanX) * (p.mb - meanY);
+    variance += (p.atSeconds - meanX) ** 2;
   }
-  const slopePerSecond = variance > 0 ? covariance / variance : 0;
   const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
-  const second = samples.slice(fifth, 2 * fifth).map((s) => s.rssMb);
-  const last = samples.slice(-fifth).map((s) => s.rssMb);
-  return { slopeMbPerMin: slopePerSecond * 60, growthMb: median(last) - median(second) };
+  const first = warm.slice(0, Math.floor(n / 2)).map((p) => p.mb);
+  const second = warm.slice(Math.floor(n / 2)).map((p) => p.mb);
+  return {
+    slopeMbPerMin: (variance > 0 ? covariance / variance : 0) * 60,
+    growthMb: median(second) - median(first),
+  };
+}
+
+/** The gateway's V8 inspector, to collect garbage before a sample: a leak then shows as growth, not noise. */
+export interface HeapProbe {
+  /** Runs a full collection and returns the heap left in use, MiB. */
+  collectedHeapMb(): Promise<number>;
+  close(): void;
+}
+
+export async function connectHeapProbe(inspectorUrl: string): Promise<HeapProbe> {
+  const { WebSocket } = await import('ws');
+  const socket = new WebSocket(inspectorUrl);
+  await new Promise((resolve, reject) => {
+    socket.once('open', resolve);
+    socket.once('error', reject);
+  });
+  let nextId = 1;
+  const pending = new Map<number, (result: unknown) => void>();
+  socket.on('message', (data) => {
+    const message = JSON.parse(String(data)) as { id?: number; result?: unknown };
+    if (message.id !== undefined) pending.get(message.id)?.(message.result);
+  });
+  const call = (method: string) =>
+    new Promise<unknown>((resolve) => {
+      const id = nextId++;
+      pending.set(id, (result) => {
+        pending.delete(id);
+        resolve(result);
+      });
+      socket.send(JSON.stringify({ id, method }));
+    });
+  return {
+    async collectedHeapMb() {
+      await call('HeapProfiler.collectGarbage');
+      const usage = (await call('Runtime.getHeapUsage')) as { usedSize: number };
+      return usage.usedSize / 1024 / 1024;
+    },
+    close: () => socket.close(),
+  };
 }
