@@ -106,6 +106,8 @@ async function startGateway(mode: Gateway['mode'], chainUrl: string, otlpUrl: st
     ));
     tries++
   ) {
+    // A port taken between freePort() and listen() kills the gateway while another server answers there.
+    if (child.exitCode !== null) throw new Error(`taogate (telemetry ${mode}) exited before it was ready`);
     if (tries > 300) throw new Error(`taogate (telemetry ${mode}) never became ready`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
