@@ -207,6 +207,26 @@ describe.each(['sqlite', 'postgres'] as const)('ledger on %s', (kind) => {
     expect((await ledger.accountByColdkey(coldkey))?.balanceRao).toBe(10_000n);
   });
 
+  it('credits a transfer once when a re-org shows it again under another block hash', async () => {
+    const account = await fundedAccount(0n);
+    const deposit = {
+      blockHash: '0xaaaa',
+      eventIndex: 1,
+      blockNumber: 9,
+      extrinsicIndex: 1,
+      transferId: '0xextrinsic:0',
+      fromColdkey: account.coldkey,
+      amountRao: 700n,
+      nowMs: now,
+    };
+    expect(await ledger.creditDeposit(deposit)).toBe('credited');
+    expect(await ledger.creditDeposit({ ...deposit, blockHash: '0xbbbb', eventIndex: 2 })).toBe('duplicate');
+    expect(await ledger.creditDeposit({ ...deposit, blockHash: '0xbbbb', transferId: '0xextrinsic:1' })).toBe(
+      'credited',
+    );
+    expect((await ledger.account(account.id))?.balanceRao).toBe(1_400n);
+  });
+
   it('keeps the deposit cursor per address', async () => {
     expect(await ledger.depositCursor('5Deposit')).toBeUndefined();
     await ledger.setDepositCursor('5Deposit', 12);

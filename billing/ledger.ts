@@ -75,6 +75,11 @@ export interface Deposit {
   eventIndex: number;
   blockNumber: number;
   extrinsicIndex: number | null;
+  /**
+   * Second dedupe key, the same in every block the transfer is read from: its extrinsic's hash and its place
+   * among that extrinsic's transfers. Null when no extrinsic made it.
+   */
+  transferId?: string | null;
   fromColdkey: string;
   amountRao: bigint;
   nowMs: number;

@@ -74,6 +74,12 @@ const MIGRATIONS: readonly ((blob: string) => string[])[] = [
     `CREATE TABLE deposit_cursors (address TEXT PRIMARY KEY, block_number BIGINT NOT NULL)`,
     `CREATE TABLE instances (id TEXT PRIMARY KEY, heartbeat_at BIGINT NOT NULL)`,
   ],
+  // A transfer re-included in another block after a re-org keeps its extrinsic: one credit for it, whichever
+  // block hash it is read under.
+  () => [
+    `ALTER TABLE deposits ADD COLUMN transfer_id TEXT`,
+    `CREATE UNIQUE INDEX deposits_transfer ON deposits (transfer_id)`,
+  ],
 ];
 
 /** Applies the migrations this database lacks, once, even when several replicas start together. */

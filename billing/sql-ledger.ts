@@ -83,8 +83,8 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
         const accountId = account ? String(account.id) : null;
         const inserted = await tx.query(
           `INSERT INTO deposits (block_hash, event_index, block_number, extrinsic_index, from_coldkey, amount,
-             account_id, received_at)
-           VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING block_hash`,
+             account_id, received_at, transfer_id)
+           VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING RETURNING block_hash`,
           [
             deposit.blockHash.toLowerCase(),
             deposit.eventIndex,
@@ -94,6 +94,7 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
             deposit.amountRao,
             accountId,
             deposit.nowMs,
+            deposit.transferId ?? null,
           ],
         );
         if (inserted.length === 0) return 'duplicate';

@@ -1,10 +1,12 @@
 import type { ApiPromise } from '@polkadot/api';
 import { unwrapStorageType, type Vec } from '@polkadot/types';
 import type { EventRecord } from '@polkadot/types/interfaces';
-import { decodeAddress, encodeAddress } from '@polkadot/util-crypto';
+import { hexToU8a } from '@polkadot/util';
+import { blake2AsHex, decodeAddress, encodeAddress } from '@polkadot/util-crypto';
 import type { Logger } from 'pino';
+import { z } from 'zod';
 import { type Backoff, openChainConnection } from './chain-connection.ts';
-import { queryStorageAt } from './storage-fetch.ts';
+import { queryStorageAt, type StorageRpc } from './storage-fetch.ts';
 
 /** A `Balances.Transfer` to the deposit address, identified by its block hash and event index. */
 export interface IncomingTransfer {
@@ -13,6 +15,11 @@ export interface IncomingTransfer {
   eventIndex: number;
   /** The extrinsic that made it, when the event's phase names one. */
   extrinsicIndex: number | null;
+  /**
+   * `<extrinsic hash>:<n>` for the extrinsic's n-th transfer to the address: the same in whichever block a
+   * re-org puts the extrinsic, so a sink can credit it once across re-orgs too. Null without an extrinsic.
+   */
+  transferId: string | null;
   from: string;
   amountRao: bigint;
 }
@@ -73,16 +80,28 @@ export function watchDeposits(options: DepositWatcherOptions): DepositWatcher {
       unwrapStorageType(api.registry, events.creator.meta.type),
       raw,
     ) as unknown as Vec<EventRecord>;
+    let extrinsicHashes: string[] | undefined;
+    const transfersPerExtrinsic = new Map<number, number>();
     for (const [eventIndex, record] of records.entries()) {
       const { section, method, data } = record.event;
       if (section !== 'balances' || method !== 'Transfer') continue;
       const [from, to, amount] = data;
       if (!from || !to || !amount || to.toString() !== address) continue;
+      const extrinsicIndex = record.phase.isApplyExtrinsic ? record.phase.asApplyExtrinsic.toNumber() : null;
+      let transferId: string | null = null;
+      if (extrinsicIndex !== null) {
+        extrinsicHashes ??= await blockExtrinsicHashes(connection.rpc, hash);
+        const nth = transfersPerExtrinsic.get(extrinsicIndex) ?? 0;
+        transfersPerExtrinsic.set(extrinsicIndex, nth + 1);
+        const extrinsicHash = extrinsicHashes[extrinsicIndex];
+        if (extrinsicHash) transferId = `${extrinsicHash}:${nth}`;
+      }
       await sink.credit({
         blockHash: hash,
         blockNumber,
         eventIndex,
-        extrinsicIndex: record.phase.isApplyExtrinsic ? record.phase.asApplyExtrinsic.toNumber() : null,
+        extrinsicIndex,
+        transferId,
         from: from.toString(),
         amountRao: BigInt(amount.toString()),
       });
@@ -141,4 +160,15 @@ export function watchDeposits(options: DepositWatcherOptions): DepositWatcher {
       await connection.close();
     },
   };
+}
+
+const blockBody = z.object({
+  block: z.object({ extrinsics: z.array(z.string().regex(/^0x[0-9a-fA-F]*$/)) }),
+});
+
+/** Each extrinsic's hash (blake2_256 of its SCALE bytes, as nodes and explorers name it), in block order. */
+async function blockExtrinsicHashes(rpc: StorageRpc, blockHash: string): Promise<string[]> {
+  const answer = blockBody.safeParse(await rpc.send('chain_getBlock', [blockHash]));
+  if (!answer.success) throw new Error(`chain_getBlock answer is malformed: ${answer.error.message}`);
+  return answer.data.block.extrinsics.map((extrinsic) => blake2AsHex(hexToU8a(extrinsic)));
 }

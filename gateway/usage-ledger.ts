@@ -97,6 +97,7 @@ export async function startBilling(options: BillingOptions): Promise<Billing> {
             eventIndex: transfer.eventIndex,
             blockNumber: transfer.blockNumber,
             extrinsicIndex: transfer.extrinsicIndex,
+            transferId: transfer.transferId,
             fromColdkey: transfer.from,
             amountRao: transfer.amountRao,
             nowMs: Date.now(),

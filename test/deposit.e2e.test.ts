@@ -46,7 +46,7 @@ describe('deposits on localnet', () => {
   const balanceOf = async (coldkey: string) => (await store.ledger.accountByColdkey(coldkey))?.balanceRao;
   const settle = () => new Promise((resolve) => setTimeout(resolve, 300));
 
-  it('credits a transfer after N confirmations, and only once across a restart that rescans its block', async () => {
+  it('credits a transfer after N confirmations, once, across re-orgs and a restart that rescans its block', async () => {
     const payer = (await hotkeyFromSecret(PAYER)).ss58;
     await store.ledger.createAccount({ coldkey: payer, nowMs: Date.now() });
     const depositAddress = (await depositAddressOf(config))!;
@@ -79,11 +79,17 @@ describe('deposits on localnet', () => {
     while (localnet.chain.bestBlock() < includedIn + CONFIRMATIONS - 1) localnet.chain.produceBlock();
     await settle();
     expect(await balanceOf(payer)).toBe(0n);
+    // A re-org before it is confirmed puts the transfer in a block of another hash at the same height.
+    localnet.chain.reorg(CONFIRMATIONS);
+    await settle();
+    expect(await balanceOf(payer)).toBe(0n);
 
     localnet.chain.produceBlock();
     await waitFor(async () => (await balanceOf(payer)) === 250_000_000n, 'the credit');
 
-    // A restart after a crash between crediting the block and moving the cursor past it reads it again.
+    // A re-org deeper than the confirmations moves it to yet another block hash, and a restart after a crash
+    // between crediting the block and moving the cursor past it reads that block again.
+    localnet.chain.reorg(localnet.chain.bestBlock() - includedIn + 1);
     await gateway.close();
     await store.ledger.setDepositCursor(depositAddress, includedIn - 1);
     gateway = await startGateway(config, pino({ level: 'silent' }));
@@ -93,6 +99,8 @@ describe('deposits on localnet', () => {
       { meanwhile: () => localnet.chain.produceBlock() },
     );
     expect(await balanceOf(payer)).toBe(250_000_000n);
-    expect((await store.ledger.audit()).every((books) => books.balanced)).toBe(true);
+    const books = await store.ledger.audit();
+    expect(books.every((book) => book.balanced)).toBe(true);
+    expect(books.map((book) => book.creditedRao)).toEqual([250_000_000n]);
   });
 });

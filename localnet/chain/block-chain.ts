@@ -32,6 +32,12 @@ export interface BlockChain {
   byNumber(blockNumber: number): Block | undefined;
   /** Appends a block on top of the best one, carrying `state` and the extrinsics applied in it. */
   produce(state: StorageState, extrinsics?: { hex: readonly string[]; hashes: readonly string[] }): Block;
+  /**
+   * A re-org as clients see one: the newest `depth` blocks are replaced by as many others at the same heights
+   * (other hashes) carrying the same state and extrinsics, as when a fork's blocks include the same
+   * transactions. Returns the new blocks, oldest first. Any depth is allowed, finalized or not: it is for tests.
+   */
+  reorg(depth: number): Block[];
 }
 
 const FINALITY_LAG = 2;
@@ -50,16 +56,19 @@ export function createBlockChain(
 ): BlockChain {
   const byHash = new Map<string, Block>();
   const byNumber = new Map<number, Block>();
+  let forks = 0;
 
   const makeBlock = (
     blockNumber: number,
     parentHash: string,
     state: StorageState,
     extrinsics = { hex: [] as readonly string[], hashes: [] as readonly string[] },
+    fork = 0,
   ): Block => {
-    // Aura's pre-runtime digest carries the slot as a little-endian u64; here the slot is the block number.
+    // Aura's pre-runtime digest carries the slot as a little-endian u64; here the slot is the block number
+    // (plus the fork's number in the high bits, so a fork's block at the same height hashes differently).
     const slot = new Uint8Array(8);
-    new DataView(slot.buffer).setBigUint64(0, BigInt(blockNumber), true);
+    new DataView(slot.buffer).setBigUint64(0, BigInt(blockNumber) + (BigInt(fork) << 32n), true);
     const header = registry.createType<Header>('Header', {
       parentHash,
       number: blockNumber,
@@ -105,6 +114,21 @@ export function createBlockChain(
         byHash.delete(forgotten.hash);
       }
       return best;
+    },
+    reorg(depth) {
+      const dropped: Block[] = [];
+      while (dropped.length < depth && best !== genesis) {
+        dropped.unshift(best);
+        byHash.delete(best.hash);
+        byNumber.delete(best.number);
+        best = byHash.get(best.header.parentHash) ?? genesis;
+      }
+      forks++;
+      return dropped.map((old) => {
+        const extrinsics = { hex: old.extrinsics, hashes: old.extrinsicHashes };
+        best = makeBlock(old.number, best.hash, old.state, extrinsics, forks);
+        return best;
+      });
     },
   };
 }

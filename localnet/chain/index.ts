@@ -28,6 +28,8 @@ export interface ChainNode {
   setSubnets(subnets: readonly Subnet[]): void;
   /** Seals a block now and returns its number. */
   produceBlock(): number;
+  /** Replaces the newest `depth` blocks with a fork carrying the same transactions (see BlockChain.reorg). */
+  reorg(depth: number): void;
   /** Drops every client connection, as a node restart would. */
   disconnectAll(): void;
   /** Refuses connections (dropping current ones) until `startListening()`; blocks keep coming. */
@@ -92,6 +94,13 @@ export async function startChainNode(options: ChainNodeOptions): Promise<ChainNo
       nextState = stateOf(subnets);
     },
     produceBlock,
+    reorg(depth) {
+      let previous = chain.best();
+      for (const block of chain.reorg(depth)) {
+        server.publish({ block, previous });
+        previous = block;
+      }
+    },
     disconnectAll: () => server.disconnectAll(),
     stopListening: () => server.stopListening(),
     startListening: () => server.startListening(),
