@@ -2,7 +2,7 @@
 // processes of their own against one localnet, loaded in turn (off, on, off, on, …) so drift in the machine
 // falls on both alike. "on" is the worst case an operator would run: every request traced (always-on
 // sampler) and exported over OTLP/HTTP to a local sink, Prometheus metrics observed per request and per
-// upstream attempt, /metrics scraped every second. "off" is TAOGATE_TRACING=off, TAOGATE_METRICS=off.
+// upstream attempt, /metrics scraped every 5 s. "off" is TAOGATE_TRACING=off, TAOGATE_METRICS=off.
 //
 //   npm run bench:telemetry
 //   TELEMETRY_BENCH_SECONDS=10 TELEMETRY_BENCH_ROUNDS=3 TELEMETRY_BENCH_CONNECTIONS=32 npm run bench:telemetry
@@ -35,6 +35,8 @@ const WARMUP_SECONDS = setting('TELEMETRY_BENCH_WARMUP_SECONDS', 1);
 const ROUNDS = setting('TELEMETRY_BENCH_ROUNDS', 2);
 const CONNECTIONS = setting('TELEMETRY_BENCH_CONNECTIONS', 16);
 const MAX_OVERHEAD = 0.1;
+/** Prometheus scrapes every 15–60 s by default; 5 s is already a busy one. */
+const SCRAPE_EVERY_MS = 5000;
 /** A streaming synapse subnet: the full dendrite path (signing, SSE relay) the issue's numbers are about. */
 const MODEL = process.env.TELEMETRY_BENCH_MODEL ?? 'sn18/cortex-chat';
 /** What "on" turns on (`tracing`, `metrics` or both), to tell their costs apart. */
@@ -133,10 +135,10 @@ async function load(gateway: Gateway, stream: boolean) {
     args: [here('./bench-load.ts')],
     env: { BENCH_LOAD: JSON.stringify(plan) },
   });
-  // Like Prometheus, only far more often: scraping is part of what metrics cost.
+  // Like Prometheus, only more often: scraping is part of what metrics cost.
   const scraper =
     gateway.mode === 'on' && ON.has('metrics')
-      ? setInterval(() => void fetch(`${gateway.url}/metrics`).then((r) => r.text()), 1000)
+      ? setInterval(() => void fetch(`${gateway.url}/metrics`).then((r) => r.text()), SCRAPE_EVERY_MS)
       : undefined;
   try {
     return await new Promise<{ load: LoadResult; cpuPercent: number }>((resolve, reject) => {
