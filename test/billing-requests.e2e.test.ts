@@ -1,3 +1,5 @@
+import OpenAI from 'openai';
+import type { ChatCompletionCreateParamsNonStreaming } from 'openai/resources/chat/completions';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hotkeyFromSecret, signEpistula } from '../bittensor/index.ts';
 import { createTestLedger, flatPriceProfiles, fundedAccount, type TestLedger, waitFor } from './billing.ts';
@@ -40,6 +42,17 @@ describe('what each kind of paid request is charged', () => {
     model,
     messages: [{ role: 'user', content: 'Tell me about Bittensor' }],
     ...extra,
+  });
+
+  it('serves the official OpenAI SDK with a taogate key as its apiKey, and refuses a wrong one', async () => {
+    const { secret } = await fundedAccount(store.ledger, BigInt(10 * PRICE));
+    const sdk = new OpenAI({ baseURL: stack.baseURL, apiKey: secret, maxRetries: 0 });
+    const reply = await sdk.chat.completions.create(chat() as ChatCompletionCreateParamsNonStreaming);
+    expect((reply.usage as { cost_rao?: number } | undefined)?.cost_rao).toBe(PRICE);
+    const wrong = new OpenAI({ baseURL: stack.baseURL, apiKey: `${secret}x`, maxRetries: 0 });
+    await expect(
+      wrong.chat.completions.create(chat() as ChatCompletionCreateParamsNonStreaming),
+    ).rejects.toBeInstanceOf(OpenAI.AuthenticationError);
   });
 
   it('charges a stream once it ends, with the cost in its usage chunk', async () => {
