@@ -79,7 +79,9 @@ export async function runTraffic(options: TrafficOptions): Promise<Traffic> {
         traffic.refusedDuringOutage++;
         return;
       }
-      return fail(`status ${response.status} ${code}`);
+      // The message names the cause ("last: upstream_timeout …"); digits dropped so alike failures group.
+      const message = (/"message":"([^"]{0,90})/.exec(text)?.[1] ?? '').replace(/\d+/g, '#');
+      return fail(`status ${response.status} ${code}: ${message}`);
     }
     const verdict = stream ? judgeStream(text) : judgeWhole(text);
     // Whatever the verdict, what the answer says it cost is what the client was told it paid.
