@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/index.ts';
 import { createTestLedger, randomColdkey, type TestLedger } from '../test/billing.ts';
 import { runAccountsCommand } from './admin-commands.ts';
+import { parseApiKey } from './api-keys.ts';
 
 describe('taogate accounts', () => {
   let store: TestLedger;
@@ -40,7 +41,7 @@ describe('taogate accounts', () => {
     const { id, key } = JSON.parse(issued.output) as { id: string; key: string };
     expect(key).toMatch(/^tg_[0-9a-f]{16}_/);
     const listed = await accounts(['keys', account.id], { json: true });
-    expect(listed.output).not.toContain(key.split('_')[2]);
+    expect(listed.output).not.toContain(parseApiKey(key)!.secretPart);
     expect(JSON.parse(listed.output)).toEqual([
       expect.objectContaining({ id, spend_cap_rao: '1500000000', rate_limit_per_minute: 60, revoked: false }),
     ]);

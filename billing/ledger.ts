@@ -140,7 +140,8 @@ export interface Ledger {
     ratePerMinute?: number | null;
     nowMs: number;
   }): Promise<ApiKeyRecord>;
-  key(id: string): Promise<ApiKeyRecord | undefined>;
+  /** A key with its account's coldkey: all a request's authentication needs, in one read. */
+  key(id: string): Promise<(ApiKeyRecord & { coldkey: string }) | undefined>;
   /** The account's keys, each with what it has spent (committed charges). */
   listKeys(accountId: string): Promise<(ApiKeyRecord & { spentRao: bigint })[]>;
   revokeKey(id: string, nowMs: number): Promise<boolean>;

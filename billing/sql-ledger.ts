@@ -3,7 +3,7 @@ import type { AccountAudit, Deposit, DepositOutcome, Ledger, UsageRow } from './
 import { migrate } from './migrations.ts';
 import { sqlCharges } from './sql-charges.ts';
 import { bigintOf, numberOf, type SqlDriver } from './sql-driver.ts';
-import { ACCOUNT_COLUMNS, accountById, KEY_COLUMNS, toAccount, toKey } from './sql-rows.ts';
+import { ACCOUNT_COLUMNS, accountById, KEY_COLUMNS, keyColumnsOf, toAccount, toKey } from './sql-rows.ts';
 
 /** The ledger on any SqlDriver; migrations run before it is handed out. */
 export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
@@ -57,7 +57,12 @@ export async function openSqlLedger(driver: SqlDriver): Promise<Ledger> {
       return toKey(row!);
     },
     async key(id) {
-      return (await driver.query(`SELECT ${KEY_COLUMNS} FROM api_keys WHERE id = $1`, [id])).map(toKey)[0];
+      const [row] = await driver.query(
+        `SELECT ${keyColumnsOf('k')}, a.coldkey FROM api_keys k JOIN accounts a ON a.id = k.account_id
+         WHERE k.id = $1`,
+        [id],
+      );
+      return row && { ...toKey(row), coldkey: String(row.coldkey) };
     },
     async listKeys(accountId) {
       const rows = await driver.query(

@@ -3,7 +3,19 @@ import { bigintOf, numberOf, type Row, type SqlExecutor } from './sql-driver.ts'
 
 /** Row shapes shared by the ledger's queries. */
 export const ACCOUNT_COLUMNS = 'id, coldkey, name, created_at, balance, reserved';
-export const KEY_COLUMNS = 'id, account_id, name, hash, created_at, revoked_at, spend_cap, rate_per_minute';
+const KEY_COLUMN_NAMES = [
+  'id',
+  'account_id',
+  'name',
+  'hash',
+  'created_at',
+  'revoked_at',
+  'spend_cap',
+  'rate_per_minute',
+];
+export const KEY_COLUMNS = KEY_COLUMN_NAMES.join(', ');
+/** The key columns of the `api_keys` table aliased as `alias`, for joins. */
+export const keyColumnsOf = (alias: string) => KEY_COLUMN_NAMES.map((name) => `${alias}.${name}`).join(', ');
 
 export async function accountById(db: SqlExecutor, id: string): Promise<Account | undefined> {
   return (await db.query(`SELECT ${ACCOUNT_COLUMNS} FROM accounts WHERE id = $1`, [id])).map(toAccount)[0];

@@ -89,11 +89,9 @@ async function byApiKey(c: Context, deps: AuthDeps): Promise<Identified> {
     return unauthorized('Incorrect API key provided.');
   }
   if (record.revokedAt !== null) return unauthorized('This API key has been revoked.', 'revoked_api_key');
-  const account = await deps.ledger.account(record.accountId);
-  if (!account) return unauthorized('Incorrect API key provided.');
   return {
     ok: true,
-    payer: { accountId: account.id, coldkey: account.coldkey, keyId: record.id },
+    payer: { accountId: record.accountId, coldkey: record.coldkey, keyId: record.id },
     ratePerMinute: record.ratePerMinute ?? deps.defaultRatePerMinute,
   };
 }
