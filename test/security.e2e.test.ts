@@ -92,7 +92,8 @@ describe('security', () => {
     expect(answer.status).toBe(502);
     expect(JSON.parse(answer.text).error.message).toMatch(/oversized answer/);
     expect(answer.text.length).toBeLessThan(2000);
-    expect(performance.now() - started).toBeLessThan(3000);
+    // Within the 3 s deadline (plus a loaded machine's slack): cut off, not read to the end.
+    expect(performance.now() - started).toBeLessThan(4500);
   });
 
   it('never puts the hotkey mnemonic or seed, or a client API key, in logs, errors or headers', async () => {
