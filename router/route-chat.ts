@@ -184,9 +184,7 @@ export function createChatRouter(options: ChatRouterOptions) {
     request: ChatRequest,
     routeOptions: RouteOptions,
   ): Promise<Routed> {
-    const chat = callOf(profile, 'chat', request, routeOptions.whole === true);
-    const { text, ...routed } = await routeCall(profile, chat, routeOptions);
-    return { ...routed, text };
+    return routeCall(profile, callOf(profile, 'chat', request, routeOptions.whole === true), routeOptions);
   }
 
   /**
