@@ -31,6 +31,7 @@ export function scenarioTable(rows: readonly Row[]): string {
     '+ttfb',
     'errors',
     'CPU %',
+    'CPU µs/req',
     'RSS MB',
   ];
   const lines = rows.map((row) => {
@@ -50,6 +51,8 @@ export function scenarioTable(rows: readonly Row[]): string {
       signed(added(load.ttfbMs?.p50, floor?.load.ttfbMs?.p50)),
       String(load.errors),
       fixed(row.cpuPercent, 0),
+      // CPU per answered request: steadier than req/s when other processes take the cores in turns.
+      fixed(load.requests > 0 ? (row.cpuPercent * 1e4) / load.rps : undefined, 0),
       fixed(row.peakRssMb, 0),
     ];
   });
