@@ -12,8 +12,10 @@ export function openSqliteDriver(path: string): SqlDriver {
   if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
   const db = new DatabaseSync(path);
   db.exec('PRAGMA journal_mode = WAL');
-  // FULL: a committed charge survives power loss, not only a crash of the process.
-  db.exec('PRAGMA synchronous = FULL');
+  // NORMAL in WAL mode: a committed charge survives any crash of the process (it is in the WAL before the
+  // commit returns); only an OS crash or power cut can lose the last commits, never corrupt the file. FULL
+  // would fsync on every commit, on the event loop: 4x fewer paid requests per second in load tests.
+  db.exec('PRAGMA synchronous = NORMAL');
   db.exec('PRAGMA busy_timeout = 5000');
   db.exec('PRAGMA foreign_keys = ON');
   const statements = new Map<string, StatementSync>();
