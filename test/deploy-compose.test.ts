@@ -75,6 +75,7 @@ describe('deploy/docker-compose.yml', () => {
       expect(configFile, `${name} mounts TAOGATE_CONFIG`).toBeDefined();
       const config = gatewayConfigOf(readFileSync(join(DEPLOY, configFile!.split(':')[0]!), 'utf8'), env);
       expect((gateway.ports ?? []).map((p) => Number(p.split(':')[1]))).toContain(config.port);
+      expect(config.drainMs).toBeGreaterThanOrEqual(config.deadlineMs);
       expect(Number.parseInt(gateway.stop_grace_period ?? '10s', 10)).toBeGreaterThanOrEqual(
         config.drainMs / 1000 + SHUTDOWN_AFTER_DRAIN_S,
       );

@@ -127,6 +127,8 @@ describe('deploy/', () => {
     for (const probe of [container.livenessProbe, container.readinessProbe, container.startupProbe]) {
       if (probe) expect([http!.name, http!.containerPort]).toContain(probe.httpGet.port);
     }
+    // A rollout lets every request run its course, and the stop grace covers the drain and what follows.
+    expect(config.drainMs).toBeGreaterThanOrEqual(config.deadlineMs);
     const preStop = container.lifecycle.preStop.exec.command;
     const preStopSeconds = preStop[0] === 'sleep' ? Number(preStop[1]) : 0;
     expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(
