@@ -91,7 +91,16 @@ if (!loaded.ok) {
 }
 const config = loaded.config;
 // Every line logged while serving a request carries its id (`req_id`).
-const logger = pino({ level: config.logLevel, base: { service: 'taogate' }, mixin: requestLogFields });
+const logger = pino({
+  level: config.logLevel,
+  base: { service: 'taogate' },
+  mixin: requestLogFields,
+  // Nothing logs request headers today; should anything ever, API keys and signatures stay out of the logs.
+  redact: {
+    paths: ['*.headers.authorization', '*.headers["epistula-request-signature"]', 'headers.authorization'],
+    censor: '[redacted]',
+  },
+});
 if (loaded.unknownVariables.length > 0) {
   logger.warn({ variables: loaded.unknownVariables }, 'ignoring TAOGATE_* variables that are no setting');
 }
