@@ -57,6 +57,8 @@ export function createDrain(): Drain {
       // A handler cut mid-route answers with whatever its aborted call threw; tell the client to retry.
       if (controller.signal.aborted && c.res.status >= 500 && !isEventStream(c.res)) {
         c.res = c.json(shuttingDown.body, 503, { 'retry-after': '1' });
+        // Hono carries the replaced answer's headers over; its length is not this body's.
+        c.res.headers.delete('content-length');
       }
       // The content type first: reading `body` of a JSON answer would turn @hono/node-server's ready-made
       // string response into a web stream, and cost every JSON answer a stream and extra socket writes.
