@@ -19,7 +19,6 @@ export { costOf, type MeteredUsage } from './price.ts';
 export { describePrice, type Quote, quoteRequest } from './quote.ts';
 export { formatTao, parseTao } from './tao-amount.ts';
 export {
-  currentUsageMeter,
   type MeteredAnswer,
   type ModelPrice,
   meteredUsage,

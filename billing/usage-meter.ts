@@ -76,11 +76,6 @@ export function withUsageMeter<T>(meter: UsageMeter, work: () => T): T {
   return meters.run(meter, work);
 }
 
-/** The current billed request's meter, if the ledger is on. */
-export function currentUsageMeter(): UsageMeter | undefined {
-  return meters.getStore();
-}
-
 /**
  * Reports an answer's OpenAI `usage` to the current meter and returns it with `cost_rao` added; unchanged
  * when the request is not billed.

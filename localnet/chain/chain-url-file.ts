@@ -2,7 +2,7 @@ import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Where a running localnet leaves its chain node's URL, so `taogate deposit` finds it without flags. */
-export const LOCALNET_CHAIN_FILE = '.taogate/localnet-chain.json';
+const LOCALNET_CHAIN_FILE = '.taogate/localnet-chain.json';
 
 export function writeChainUrlFile(url: string, path = LOCALNET_CHAIN_FILE): void {
   mkdirSync(dirname(path), { recursive: true });

@@ -1,6 +1,6 @@
 import type { GenericExtrinsic } from '@polkadot/types';
 import { hexToU8a, u8aConcat, u8aToHex } from '@polkadot/util';
-import { blake2AsHex, decodeAddress, encodeAddress } from '@polkadot/util-crypto';
+import { blake2AsHex, decodeAddress } from '@polkadot/util-crypto';
 import type { ChainRuntime } from './chain-runtime.ts';
 import { JsonRpcError } from './json-rpc-server.ts';
 
@@ -171,8 +171,3 @@ export function createTransferPool(runtime: ChainRuntime) {
 }
 
 export type TransferPool = ReturnType<typeof createTransferPool>;
-
-/** The ss58 (prefix 42) of a public key, for error messages and tests. */
-export function ss58Of(publicKey: Uint8Array): string {
-  return encodeAddress(publicKey, 42);
-}
