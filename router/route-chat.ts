@@ -8,10 +8,11 @@ import {
   taskCallOf,
   type UpstreamError,
 } from '../adapters/index.ts';
-import type { DialPolicy, MetagraphSnapshot, MetagraphSource } from '../chain/index.ts';
-import type { OpenAiSubnetProfile, SubnetProfile } from '../config/profiles.ts';
+import type { DialPolicy, MetagraphSource } from '../chain/index.ts';
+import type { SubnetProfile } from '../config/profiles.ts';
 import { type RunningAttempt, startAttempt } from './attempt.ts';
-import { type Candidate, type CandidateSet, candidatesOf, endpointCandidates } from './candidates.ts';
+import { createCandidatePool } from './candidate-pool.ts';
+import type { Candidate } from './candidates.ts';
 import { type Clock, monotonicClock } from './clock.ts';
 import { DeadlineExceeded, MinersAtCapacity, NoHealthyMiner, UpstreamExhausted } from './errors.ts';
 import { askMany, type FannedOut } from './fan-out.ts';
@@ -90,56 +91,10 @@ export function createChatRouter(options: ChatRouterOptions) {
   const health = createMinerHealth(options.resilience, clock);
   const budgets = new Map<number, RetryBudget>();
   const hedgeDelays = new Map<string, HedgeDelay>();
-  // Candidates change only with the metagraph: worked out once per snapshot, not per request.
-  const candidatesBySnapshot = new WeakMap<MetagraphSnapshot, Map<number, readonly Candidate[]>>();
-  const refusedSeen = new Set<string>();
-  const endpointProfiles = new Map(
-    (options.profiles ?? []).flatMap((p) => (p.protocol === 'openai' ? [[p.netuid, p] as const] : [])),
-  );
-  const endpointSets = new Map<number, readonly Candidate[]>();
-
-  function candidates(netuid: number): readonly Candidate[] {
-    const endpoints = endpointProfiles.get(netuid);
-    if (endpoints) return endpointCandidatesOf(endpoints);
-    const snapshot = options.source.current();
-    if (!snapshot) throw new NoHealthyMiner(netuid, 'the metagraph is not loaded yet');
-    let bySubnet = candidatesBySnapshot.get(snapshot);
-    if (!bySubnet) {
-      bySubnet = new Map();
-      candidatesBySnapshot.set(snapshot, bySubnet);
-    }
-    const known = bySubnet.get(netuid);
-    if (known) return known;
-    const subnet = snapshot.subnets.find((s) => s.netuid === netuid);
-    if (!subnet) throw new NoHealthyMiner(netuid, 'the subnet is not on chain');
-    const set = candidatesOf(subnet, options.ownHotkey, options.dialPolicy);
-    reportRefused(netuid, set);
-    if (set.candidates.length === 0) throw new NoHealthyMiner(netuid, 'no miner serves a dialable axon');
-    health.retain(netuid, set.candidates);
-    bySubnet.set(netuid, set.candidates);
-    return set.candidates;
-  }
-
-  // A profile's endpoints change only with the profile: worked out once.
-  function endpointCandidatesOf(profile: OpenAiSubnetProfile): readonly Candidate[] {
-    const known = endpointSets.get(profile.netuid);
-    if (known) return known;
-    const set = endpointCandidates(profile, options.dialPolicy);
-    reportRefused(profile.netuid, set);
-    if (set.candidates.length === 0) throw new NoHealthyMiner(profile.netuid, 'no endpoint is dialable');
-    health.retain(profile.netuid, set.candidates);
-    endpointSets.set(profile.netuid, set.candidates);
-    return set.candidates;
-  }
-
-  function reportRefused(netuid: number, set: CandidateSet): void {
-    for (const refused of set.refused) {
-      const key = `${netuid}/${refused.uid}/${refused.ip}`;
-      if (refusedSeen.has(key)) continue;
-      refusedSeen.add(key);
-      options.onRefused?.(netuid, refused);
-    }
-  }
+  const candidates = createCandidatePool({
+    ...options,
+    onCandidates: (netuid, pool) => health.retain(netuid, pool),
+  });
 
   function budgetOf(netuid: number): RetryBudget {
     let budget = budgets.get(netuid);
