@@ -240,10 +240,13 @@ function printThroughput(one: LoadReport, three: LoadReport, cpu: Map<LoadReport
   };
   line('1 replica ', one);
   line('3 replicas', three);
+  const busy = (report: LoadReport) =>
+    ((cpu.get(report)?.gateways ?? Number.NaN) / report.seconds).toFixed(2);
   say(
-    `throughput ×${(rate(three) / rate(one)).toFixed(2)} with 3 replicas on ${availableParallelism()} CPUs ` +
-      'shared with localnet and the load generator: more replicas than cores can only add contention ' +
-      `(machine load average ${loadavg()[0]!.toFixed(1)})`,
+    `throughput ×${(rate(three) / rate(one)).toFixed(2)} with 3 replicas; the gateways kept ${busy(one)} → ` +
+      `${busy(three)} of ${availableParallelism()} CPUs busy, beside localnet and the load generator ` +
+      `(machine load average ${loadavg()[0]!.toFixed(1)}). With fewer cores than processes, the ratio follows ` +
+      'the CPU the gateways were given, not the replica count.',
   );
   verdicts.push(
     verdict(
