@@ -21,6 +21,7 @@ export {
   loadProfiles,
   type OpenAiSubnetProfile,
   type Price,
+  type ProfileOf,
   type SubnetProfile,
   type SubnetTask,
   type SynapseProfile,

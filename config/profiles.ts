@@ -183,6 +183,14 @@ export type SynapseSubnetProfile = z.infer<typeof synapseSubnet>;
 export type EpistulaSubnetProfile = z.infer<typeof epistulaSubnet>;
 export type OpenAiSubnetProfile = z.infer<typeof openAiSubnet>;
 export type SubnetTask = z.infer<typeof task>;
+export type EmbeddingsSpec = NonNullable<SubnetProfile['embeddings']>;
+export type ImagesSpec = NonNullable<SubnetProfile['images']>;
+/** A profile of one task, with the section that task needs (the loader refuses one without it). */
+export type ProfileOf<T extends SubnetTask> = SubnetProfile & { task: T } & (T extends 'embeddings'
+    ? { embeddings: EmbeddingsSpec }
+    : T extends 'images'
+      ? { images: ImagesSpec }
+      : unknown);
 export type AnswerChecks = z.infer<typeof answerChecks>;
 export type Price = z.infer<typeof price>;
 export type ChatParam = z.infer<typeof chatParam>;

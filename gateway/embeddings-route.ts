@@ -7,7 +7,7 @@ import { noteUsage } from '../telemetry/index.ts';
 import { embeddingBatchSender, embedInBatches } from './embed-texts.ts';
 import { base64Vector, embeddingsRequest } from './embeddings-schema.ts';
 import { type HttpError, invalidRequest, toHttpError } from './errors.ts';
-import { modelFor } from './model-lookup.ts';
+import { type ModelOf, modelFor } from './model-lookup.ts';
 import { answerEmbeddingsWithPipeline } from './pipeline-embeddings-route.ts';
 import { isPipelineModel } from './pipeline-model-route.ts';
 import { parseJsonBody } from './request-body.ts';
@@ -39,7 +39,7 @@ export function embeddingsHandler(deps: EmbeddingsRouteDeps) {
     const found = modelFor(deps.catalog, body.model, 'embeddings');
     if (!found.ok) return c.json(found.error.body, found.error.status);
     const { model } = found;
-    const shape = model.profile.embeddings!;
+    const shape = model.profile.embeddings;
     const dimensions = upstreamDimensions(model, body.dimensions);
     if (!dimensions.ok) return c.json(dimensions.error.body, dimensions.error.status);
     const cachePolicy = cachePolicyOf({
@@ -105,10 +105,10 @@ export function embeddingsHandler(deps: EmbeddingsRouteDeps) {
  * length only where the profile says the subnet honours one (Matryoshka models).
  */
 function upstreamDimensions(
-  model: RoutableModel,
+  model: ModelOf<'embeddings'>,
   requested: number | undefined,
 ): { ok: true; value: number | undefined } | { ok: false; error: HttpError } {
-  const { dimensions: own, variableDimensions } = model.profile.embeddings!;
+  const { dimensions: own, variableDimensions } = model.profile.embeddings;
   if (requested === undefined || requested === own) return { ok: true, value: undefined };
   if (variableDimensions && requested < own) return { ok: true, value: requested };
   const message = `${model.id} returns ${variableDimensions ? 'at most' : 'only'} ${own} dimensions`;

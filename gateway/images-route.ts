@@ -38,7 +38,7 @@ export function imagesHandler(deps: ImagesRouteDeps) {
     const found = modelFor(deps.catalog, body.model, 'images');
     if (!found.ok) return c.json(found.error.body, found.error.status);
     const { model } = found;
-    const { sizes, maxImagesPerCall } = model.profile.images!;
+    const { sizes, maxImagesPerCall } = model.profile.images;
     const size = body.size ?? sizes[0]!;
     if (!sizes.includes(size)) {
       const error = invalidRequest(`${model.id} draws ${sizes.join(', ')}`, 'size', 'invalid_value');

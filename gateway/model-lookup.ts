@@ -1,14 +1,17 @@
-import type { SubnetTask } from '../config/index.ts';
+import type { ProfileOf, SubnetTask } from '../config/index.ts';
 import type { RoutableModel } from '../router/index.ts';
 import { noteRequestedModel } from '../telemetry/index.ts';
 import { type HttpError, httpError } from './errors.ts';
 
+/** A routable model of one task, its profile typed with that task's section. */
+export type ModelOf<T extends SubnetTask> = Omit<RoutableModel, 'profile'> & { profile: ProfileOf<T> };
+
 /** The routable model a request names, if it serves the endpoint's task; else the 4xx that says why. */
-export function modelFor(
+export function modelFor<T extends SubnetTask>(
   catalog: ReadonlyMap<string, RoutableModel>,
   id: string,
-  task: SubnetTask,
-): { ok: true; model: RoutableModel } | { ok: false; error: HttpError } {
+  task: T,
+): { ok: true; model: ModelOf<T> } | { ok: false; error: HttpError } {
   const model = catalog.get(id);
   if (!model) {
     const message = `The model '${id}' does not exist or is not routable`;
@@ -23,5 +26,6 @@ export function modelFor(
   }
   // Found: the request's metrics and span are labelled with this catalogue model from here on.
   noteRequestedModel(model.id, model.profile.netuid);
-  return { ok: true, model };
+  // The task was just checked, and loadProfiles refuses a profile of a task without that task's section.
+  return { ok: true, model: model as ModelOf<T> };
 }
