@@ -21,7 +21,8 @@ async function taogate(args: string[], env: Record<string, string> = {}) {
   }
 }
 
-describe('the taogate command', () => {
+// Each run loads the whole CLI in a new Node process: give a loaded CI machine time for that.
+describe('the taogate command', { timeout: 60_000 }, () => {
   it('describes its commands, and each command on its own', async () => {
     const help = await taogate(['--help']);
     expect(help.code).toBe(0);

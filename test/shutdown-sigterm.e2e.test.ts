@@ -66,7 +66,8 @@ async function expectNoReservationLeft(ledger: TestLedger, accountId: string, re
   expect(usage.reduce((sum, row) => sum + row.requests, 0)).toBe(requests);
 }
 
-describe('SIGTERM with streams in flight (a gateway process)', () => {
+// Each test starts a gateway process: give a loaded CI machine time for that.
+describe('SIGTERM with streams in flight (a gateway process)', { timeout: 60_000 }, () => {
   let localnet: Localnet;
   let ledger: TestLedger;
   let account: { account: { id: string }; secret: string };
@@ -143,7 +144,8 @@ describe('SIGTERM with streams in flight (a gateway process)', () => {
       expect(outcome.text.length).toBeGreaterThan(0);
       expect(outcome.endedAt).toBeLessThanOrEqual(exitedAt);
     }
-    expect(exitedAt - sentAt).toBeLessThan(4000);
+    // Drain (0.3 s), then at most 1 s for the error events and 5 s for the charges to settle.
+    expect(exitedAt - sentAt).toBeLessThan(7000);
     // Cut streams are charged for what they produced (the first test's 50 plus these 50), none is left held.
     await expectNoReservationLeft(ledger, account.account.id, 2 * STREAMS);
   });
