@@ -19,7 +19,11 @@ function fixture(scripts: Record<number, Script>, options: { hedge?: boolean; in
         throw new UpstreamError('upstream_invalid', 'the embeddings have 3 dimensions, not 8');
       await new Promise<void>((resolve, reject) => {
         const timer = setTimeout(resolve, script.answerMs);
-        signal.addEventListener('abort', () => (clearTimeout(timer), reject(signal.reason)), { once: true });
+        const cancel = () => {
+          clearTimeout(timer);
+          reject(signal.reason);
+        };
+        signal.addEventListener('abort', cancel, { once: true });
       });
       return { vectors: request.inputs.map(() => [target.uid]) };
     },
