@@ -33,9 +33,13 @@ describe('shutting down', () => {
       () => 'answered',
       () => 'refused',
     );
+    // Load balancers that still ask (on a kept-alive connection) hear that this replica is going.
+    const readiness = await stack.gateway.app.request('/readyz');
     const texts = await Promise.all(readers);
     await closing;
     expect(late).toBe('refused');
+    expect(readiness.status).toBe(503);
+    expect(await readiness.json()).toMatchObject({ status: 'draining' });
     texts.forEach((text, i) => {
       expect(text).toMatch(new RegExp(`^sn1 miner \\d heard: stream number ${i} of many words$`));
     });
