@@ -48,13 +48,16 @@ export interface BillingOptions {
 export async function startBilling(options: BillingOptions): Promise<Billing> {
   const { config, settings, logger } = options;
   const ledger = await openLedger(settings.store, logger);
-  const instanceId = settings.instanceId ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+  // The embedded store serves one gateway per machine, so the host name names it across restarts (and a
+  // restart releases what a crash left at once); replicas sharing PostgreSQL each need a name of their own.
+  const stableId = settings.instanceId ?? (settings.store.kind === 'sqlite' ? hostname() : undefined);
+  const instanceId = stableId ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const now = Date.now();
   await ledger.heartbeat(instanceId, now);
   const recovered = await ledger.releaseAbandoned({
     leaseMs: settings.leaseMs,
     nowMs: now,
-    restartedInstance: settings.instanceId,
+    restartedInstance: stableId,
   });
   if (recovered > 0) logger.warn({ released: recovered }, 'released reservations left by a crashed instance');
 
