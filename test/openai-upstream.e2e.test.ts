@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DEFAULT_PROFILES_PATH } from '../config/index.ts';
-import { HEALTHY, type Miner, startOpenAiUpstream, textEmbedding } from '../localnet/index.ts';
+import { always, HEALTHY, type Miner, startOpenAiUpstream, textEmbedding } from '../localnet/index.ts';
 import { type Stack, startStack } from './harness.ts';
 
 const KEY_VARIABLE = 'TAOGATE_TEST_UPSTREAM_KEY';
@@ -45,7 +45,16 @@ describe('OpenAI-compatible upstreams with a bearer key, through the gateway', (
       [1, 2].map((uid) => startOpenAiUpstream({ apiKey: KEY, model: 'bench-model', netuid: 64, uid })),
     );
     const profiles = profilesWithUpstreams(upstreams.map((upstream) => upstream.port));
-    stack = await startStack({ env: { TAOGATE_PROFILES: profiles, TAOGATE_HEDGE: 'off' } });
+    stack = await startStack({
+      // Breakers stay closed and the budget open: each case meets every endpoint's answer.
+      env: {
+        TAOGATE_PROFILES: profiles,
+        TAOGATE_HEDGE: 'off',
+        TAOGATE_CACHE: 'off',
+        TAOGATE_BREAKER_FAILURES: '1000',
+        TAOGATE_RETRY_BUDGET_FLOOR: '1000',
+      },
+    });
   });
   afterAll(async () => {
     await stack.close();
@@ -94,6 +103,34 @@ describe('OpenAI-compatible upstreams with a bearer key, through the gateway', (
     const { error } = (await response.json()) as { error: { code: string; message: string } };
     expect(error.code).toBe('upstream_exhausted');
     expect(error.message).toContain('upstream answered 500: The server had an error');
+  });
+
+  it('answers 502 once every endpoint sent a malformed answer, for chat and embeddings alike', async () => {
+    const cases = [
+      {
+        path: 'chat/completions',
+        body: { model: 'sn64/bench-chat', messages: [{ role: 'user', content: 'x' }] },
+      },
+      { path: 'embeddings', body: { model: 'sn164/bench-embed', input: 'x' } },
+    ];
+    for (const faults of [
+      ['truncated', 'mislabelled'],
+      ['garbage', 'huge'],
+    ] as const) {
+      faults.forEach((fault, i) => {
+        upstreams[i]!.behaviour = { ...HEALTHY, latencyMs: 0, jitterMs: 0, ...always(fault) };
+      });
+      for (const { path, body } of cases) {
+        const response = await fetch(`${stack.baseURL}/${path}`, {
+          method: 'POST',
+          body: JSON.stringify(body),
+        });
+        expect(response.status).toBe(502);
+        const { error } = (await response.json()) as { error: { code: string; message: string } };
+        expect(error).toMatchObject({ code: 'upstream_exhausted' });
+        expect(error.message).toMatch(/All 2 miners tried.*upstream_invalid/);
+      }
+    }
   });
 
   it('fails over to the other endpoint when one refuses the key or fails', async () => {
