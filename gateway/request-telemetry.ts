@@ -5,8 +5,8 @@ import type { Logger } from 'pino';
 import {
   endRequestSpan,
   type GatewayMetrics,
+  newRequestTelemetry,
   OPERATION_BY_ROUTE,
-  type RequestTelemetry,
   runInSpanContext,
   startRequestSpan,
   withRequest,
@@ -33,23 +33,12 @@ export function requestTelemetry(deps: RequestTelemetryDeps) {
     const id = requestIdOf(c.req.header('x-request-id'));
     const path = c.req.path;
     const traced = deps.tracing ? startRequestSpan(c.req.method, path, c.req.raw.headers, id) : undefined;
-    const request: RequestTelemetry = {
+    const request = newRequestTelemetry({
       id,
       startedAt,
       span: traced?.span,
       operation: OPERATION_BY_ROUTE[path],
-      netuid: undefined,
-      model: undefined,
-      cache: undefined,
-      queueMs: undefined,
-      firstDispatchMs: undefined,
-      firstChunkMs: undefined,
-      inputTokens: undefined,
-      outputTokens: undefined,
-      attempts: 0,
-      fanout: false,
-      steps: [],
-    };
+    });
     const inFlightDone = deps.metrics?.requestStarted();
     await withRequest(request, () => (traced ? runInSpanContext(traced.context, next) : next()));
 

@@ -12,6 +12,7 @@ export { type AdapterObserver, createAttemptObserver, observedAdapters } from '.
 export {
   type CacheResult,
   currentRequest,
+  newRequestTelemetry,
   noteFanout,
   noteRequestedModel,
   noteUsage,

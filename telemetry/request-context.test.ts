@@ -1,27 +1,10 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { type RequestTelemetry, requestLogFields, withRequest } from './request-context.ts';
+import { newRequestTelemetry, requestLogFields, withRequest } from './request-context.ts';
 
-function request(id: string): RequestTelemetry {
-  return {
-    id,
-    startedAt: performance.now(),
-    span: undefined,
-    operation: 'chat',
-    netuid: undefined,
-    model: undefined,
-    cache: undefined,
-    queueMs: undefined,
-    firstDispatchMs: undefined,
-    firstChunkMs: undefined,
-    inputTokens: undefined,
-    outputTokens: undefined,
-    attempts: 0,
-    fanout: false,
-    steps: [],
-  };
-}
+const request = (id: string) =>
+  newRequestTelemetry({ id, startedAt: performance.now(), span: undefined, operation: 'chat' });
 
 describe('request ids in logs', () => {
   it('puts the id of the request being served on every JSON log line written while serving it', async () => {

@@ -47,6 +47,26 @@ export interface RequestTelemetry {
 
 const storage = new AsyncLocalStorage<RequestTelemetry>();
 
+/** A request as it arrives: nothing learnt of it yet. */
+export function newRequestTelemetry(
+  arrival: Pick<RequestTelemetry, 'id' | 'startedAt' | 'span' | 'operation'>,
+): RequestTelemetry {
+  return {
+    ...arrival,
+    netuid: undefined,
+    model: undefined,
+    cache: undefined,
+    queueMs: undefined,
+    firstDispatchMs: undefined,
+    firstChunkMs: undefined,
+    inputTokens: undefined,
+    outputTokens: undefined,
+    attempts: 0,
+    fanout: false,
+    steps: [],
+  };
+}
+
 /** Runs `work` with `request` as the current request of everything it awaits. */
 export function withRequest<T>(request: RequestTelemetry, work: () => T): T {
   return storage.run(request, work);
