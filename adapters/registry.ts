@@ -19,6 +19,8 @@ export interface AdapterRegistryOptions {
   dialPolicy: DialPolicy;
   /** Where bearer keys are read from. */
   env?: Record<string, string | undefined>;
+  /** Kept-alive connections per OpenAI-compatible endpoint (default 64). */
+  connections?: number;
 }
 
 export interface AdapterRegistry {
@@ -35,7 +37,7 @@ export function createAdapterRegistry(options: AdapterRegistryOptions): AdapterR
   // Operators' APIs are dialled by host name: a pool of their own, whose every lookup is policed.
   function upstreamDispatcher(): Agent {
     upstreams ??= new Agent({
-      connections: 64,
+      connections: options.connections ?? 64,
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 60_000,
       connect: { lookup: guardedLookup(options.dialPolicy) },

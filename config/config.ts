@@ -89,7 +89,7 @@ const env = z.object({
   TAOGATE_HEDGE_MIN_SAMPLES: z.coerce.number().int().min(1).max(100_000).default(20),
   /** Most miners one request may ask at once with `x-taogate-fanout` (1 turns fan-out off). */
   TAOGATE_MAX_FANOUT: z.coerce.number().int().min(1).max(5).default(5),
-  /** 64 matches the dispatcher's connections per origin: past it, undici would queue out of sight. */
+  /** Also the connections kept per miner or endpoint, so that no call waits in undici's queue out of sight. */
   TAOGATE_MINER_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(100_000).default(64),
   TAOGATE_SUBNET_MAX_IN_FLIGHT: z.coerce.number().int().min(1).max(1_000_000).default(1024),
   /** Dial axons on private ranges (a private deployment). */

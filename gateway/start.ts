@@ -50,9 +50,18 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     netuids: profiles.filter((p) => p.protocol !== 'openai').map((p) => p.netuid),
     logger: logger.child({ module: 'chain' }),
   });
-  const dispatcher = new Agent({ connections: 64, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 });
+  // As many connections per miner or endpoint as calls it may have in flight: fewer, and undici would
+  // queue calls out of sight (one OpenAI-compatible endpoint at 50 ms was capped at 64 / 50 ms = 1280 req/s).
+  const connections = config.resilience.inFlight.minerMaxInFlight;
+  const dispatcher = new Agent({ connections, keepAliveTimeout: 30_000, keepAliveMaxTimeout: 60_000 });
   const dialPolicy = { allowLoopback: config.allowLoopbackAxons, allowPrivate: config.allowPrivateAxons };
-  const adapters = createAdapterRegistry({ hotkey, dendriteIp: config.dendriteIp, dispatcher, dialPolicy });
+  const adapters = createAdapterRegistry({
+    hotkey,
+    dendriteIp: config.dendriteIp,
+    dispatcher,
+    dialPolicy,
+    connections,
+  });
   const adapterFor = adapters.adapterFor;
   const ranking = createMinerRanking(config.reranker, logger.child({ module: 'reranker' }));
   const metrics = createGatewayMetrics();
