@@ -1,6 +1,6 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseApiKey } from '../billing/index.ts';
+import { generateApiKey, parseApiKey } from '../billing/index.ts';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { LOCALNET_HOTKEY, loadConfig, loadProfiles } from '../config/index.ts';
 import { type Gateway, startGateway } from '../gateway/index.ts';
@@ -124,7 +124,8 @@ describe('one PostgreSQL ledger shared by several gateways', () => {
       const url = gateway!.url;
       const { keyId, secret } = await fundedAccount(store.ledger, BigInt(10 * PRICE));
       expect((await chat(url, secret)).status).toBe(200);
-      const wrongSecret = `${secret.slice(0, -4)}AAAA`;
+      // The key's id with another secret: the record is found, the hash does not match.
+      const wrongSecret = `tg_${keyId}_${parseApiKey(generateApiKey().secret)!.secretPart}`;
       const wrong = await chat(url, wrongSecret);
       expect(wrong.status).toBe(401);
       expect(await wrong.json()).toMatchObject({
