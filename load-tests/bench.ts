@@ -4,7 +4,7 @@
 // Every server and the load generator run in processes of their own on loopback; ratios within one run are
 // what count on a shared machine. Prints a table per scenario and the targets as PASS/FAIL, and writes
 // the rows as JSON to load-tests/results/. See load-tests/README.md for the options.
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { parseArgs } from 'node:util';
 import { summarizeCpuProfiles } from './bench-cpu-profile.ts';
@@ -190,6 +190,8 @@ try {
   }
 } finally {
   await stopAll();
+  // Generated profiles and snapshots; CPU profiles (--profile) stay in their own directory.
+  rmSync(workDir, { recursive: true, force: true });
 }
 
 function writeResults(result: Record<string, unknown>): void {
