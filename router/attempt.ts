@@ -60,6 +60,7 @@ export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
   // waits for must not keep a miner looking full.
   const release = releaseOnAbort(slot.release, signal);
   let answer: AsyncIterator<C> | undefined;
+  let firstChunkSeen = false;
   const started = clock();
   // A stream that breaks after its first chunk is the miner's failure too, unless the call was given up on.
   const failedMidAnswer = (error: unknown) => {
@@ -73,6 +74,7 @@ export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
       const first = await answer.next();
       if (signal.aborted) throw signal.reason;
       const firstChunkMs = clock() - started;
+      firstChunkSeen = true;
       if (call.whole) {
         const chunks = await readToEnd(first, answer);
         if (signal.aborted) throw signal.reason;
@@ -85,7 +87,9 @@ export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
     } catch (error) {
       release();
       if (signal.aborted) {
-        slot.abandoned();
+        // Lost a race before its first chunk: how long it kept the request waiting still says how slow it is.
+        const outwaited = signal.reason instanceof AttemptCancelled && !firstChunkSeen;
+        slot.abandoned(outwaited ? clock() - started : undefined);
         return { kind: 'cancelled', miner, error };
       }
       const failure = asUpstreamError(error);

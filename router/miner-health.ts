@@ -24,8 +24,11 @@ export interface Attempt {
   /** The first chunk arrived, `firstChunkMs` after the call was made. */
   succeeded(firstChunkMs: number): void;
   failed(error: UpstreamError): void;
-  /** The client went away: no verdict on the miner. */
-  abandoned(): void;
+  /**
+   * The client went away, or another miner answered first: no verdict on the miner. `waitedMs` is how long
+   * it had kept the call waiting without a first chunk, when it lost a race.
+   */
+  abandoned(waitedMs?: number): void;
   /** Gives the in-flight slot back; safe to call more than once. */
   release(): void;
 }
@@ -239,8 +242,9 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
         changed(miner.netuid);
         if (traceRow) ranking?.traces?.record(traceRow, 0, 0);
       },
-      abandoned() {
+      abandoned(waitedMs) {
         record.breaker.onAbandon(permit);
+        if (waitedMs !== undefined) record.stats.recordOutwaited(waitedMs);
       },
       release,
     };

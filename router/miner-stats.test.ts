@@ -24,6 +24,17 @@ describe('miner stats', () => {
     expect(stats.quality(HALF_LIFE_MS)).toMatchObject({ successes: 1, failures: 0.5 });
   });
 
+  it('let a race lost without a first chunk slow the moving average, without counting an outcome', () => {
+    const stats = new MinerStats(HALF_LIFE_MS, 0);
+    stats.recordSuccess(10, 0);
+    stats.recordOutwaited(5);
+    expect(stats.quality(0)).toMatchObject({ successes: 1, failures: 0, latencyEwmaMs: 10 });
+    for (let i = 0; i < 10; i++) stats.recordOutwaited(200);
+    const after = stats.quality(0);
+    expect(after).toMatchObject({ successes: 1, failures: 0, timeouts: 0 });
+    expect(after.latencyEwmaMs).toBeGreaterThan(100);
+  });
+
   it('count timeouts as failures, and apart', () => {
     const stats = new MinerStats(HALF_LIFE_MS, 0);
     stats.recordFailure('upstream_timeout', 0);

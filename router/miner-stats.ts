@@ -47,6 +47,16 @@ export class MinerStats {
     this.#latencies.add(firstChunkMs);
   }
 
+  /**
+   * A call given up on (it lost a hedge race) after waiting `waitedMs` for a first chunk: its first chunk
+   * time was at least that. Neither a success nor a failure, but the moving average hears of it, or a miner
+   * that is often very slow would look as fast as its answers that did arrive.
+   */
+  recordOutwaited(waitedMs: number): void {
+    if (this.#latencyEwmaMs === undefined || waitedMs <= this.#latencyEwmaMs) return;
+    this.#latencyEwmaMs += LATENCY_EWMA_ALPHA * (waitedMs - this.#latencyEwmaMs);
+  }
+
   recordFailure(code: UpstreamErrorCode, now: number): void {
     this.#decayTo(now);
     this.#failures += 1;
