@@ -74,7 +74,8 @@ describe('routing follows the chain', () => {
   beforeAll(async () => {
     stack = await startStack({
       localnet: { minersPerSubnet: 3 },
-      env: { TAOGATE_CHAIN_REFRESH_MS: '200' },
+      // No hedges: a slow first chunk on a loaded machine would add attempts that are not failovers.
+      env: { TAOGATE_CHAIN_REFRESH_MS: '200', TAOGATE_HEDGE: 'off' },
     });
   });
   afterAll(() => stack?.close());
