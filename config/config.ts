@@ -188,7 +188,10 @@ const env = z.object({
   /** Blocks built on a transfer before it is credited. */
   TAOGATE_DEPOSIT_CONFIRMATIONS: z.coerce.number().int().min(0).max(10_000).default(12),
   /** This replica's name in the ledger; a restart under the same name releases its reservations at once. */
-  TAOGATE_INSTANCE_ID: z.string().regex(/^[\w.:-]{1,128}$/, 'letters, digits, . : _ -').optional(),
+  TAOGATE_INSTANCE_ID: z
+    .string()
+    .regex(/^[\w.:-]{1,128}$/, 'letters, digits, . : _ -')
+    .optional(),
   /** A replica silent for this long is gone: its reservations are released. */
   TAOGATE_LEDGER_LEASE_MS: z.coerce.number().int().min(500).max(3_600_000).default(15_000),
   /** Output tokens reserved for a request that sets no max_tokens (its charge never exceeds its reservation). */
@@ -408,9 +411,15 @@ export function loadConfig(variables: Record<string, string | undefined> = proce
               instanceId: v.TAOGATE_INSTANCE_ID,
               leaseMs: v.TAOGATE_LEDGER_LEASE_MS,
               defaultMaxOutputTokens: v.TAOGATE_LEDGER_MAX_OUTPUT_TOKENS,
-              deposits: { address: v.TAOGATE_DEPOSIT_ADDRESS, confirmations: v.TAOGATE_DEPOSIT_CONFIRMATIONS },
+              deposits: {
+                address: v.TAOGATE_DEPOSIT_ADDRESS,
+                confirmations: v.TAOGATE_DEPOSIT_CONFIRMATIONS,
+              },
             },
-      rateLimits: { perKeyPerMinute: v.TAOGATE_RATE_LIMIT_PER_KEY, perIpPerMinute: v.TAOGATE_RATE_LIMIT_PER_IP },
+      rateLimits: {
+        perKeyPerMinute: v.TAOGATE_RATE_LIMIT_PER_KEY,
+        perIpPerMinute: v.TAOGATE_RATE_LIMIT_PER_IP,
+      },
       logLevel: v.TAOGATE_LOG_LEVEL,
       tracing: v.TAOGATE_TRACING,
       metrics: v.TAOGATE_METRICS,

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readDataFile } from './data-file.ts';
 
 /** How an OpenAI `messages` array is laid out in a synapse: SN1-style parallel lists, or Cortex-style objects. */
 const messageLayout = z.discriminatedUnion('shape', [
@@ -206,13 +205,7 @@ export function loadProfiles(
   path: string = DEFAULT_PROFILES_PATH,
   env: Record<string, string | undefined> = process.env,
 ): SubnetProfile[] {
-  let raw: unknown;
-  try {
-    const text = readFileSync(path, 'utf8');
-    raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${path}: ${(error as Error).message}`);
-  }
+  const raw = readDataFile(path);
   const parsed = profileFile.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;

@@ -1,4 +1,5 @@
 import type { EmbeddingsRequest } from '../adapters/index.ts';
+import type { EmbeddedBatch } from '../cache/index.ts';
 import {
   type ChatRouter,
   type RoutableModel,
@@ -6,22 +7,6 @@ import {
   routeTaskWithFallback,
 } from '../router/index.ts';
 import { allOrNone, batchesOf } from './split-batches.ts';
-
-/** Who answered one upstream embeddings call. */
-export interface EmbeddingSource {
-  /** The model id that answered (`sn5/kaito-embed`). */
-  servedBy: string;
-  miner: { netuid: number; uid: number };
-  attempts: number;
-}
-
-/** One upstream call's vectors, in input order. */
-export interface EmbeddedBatch {
-  vectors: number[][];
-  /** Input tokens as the upstream counted them, when it says. */
-  promptTokens?: number;
-  source: EmbeddingSource;
-}
 
 /** Sends one batch of at most the profile's `maxBatchInputs` texts upstream. */
 export type EmbeddingBatchSender = (inputs: string[], signal: AbortSignal) => Promise<EmbeddedBatch>;

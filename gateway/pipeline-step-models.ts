@@ -2,6 +2,7 @@ import type { Context } from 'hono';
 import {
   type CachePolicy,
   cachePolicyOf,
+  type EmbeddedBatch,
   embedThroughCache,
   type GatewayCache,
   routeThroughCache,
@@ -10,7 +11,7 @@ import {
 import type { ChatRouter, RoutableModel } from '../router/index.ts';
 import { ModelNotFound } from '../router/index.ts';
 import type { CachePolicy as StepCacheMode, StepEmbedding, StepModels } from '../router/pipelines/index.ts';
-import { type EmbeddedBatch, embeddingBatchSender } from './embed-texts.ts';
+import { embeddingBatchSender } from './embed-texts.ts';
 import { type HttpError, invalidRequest } from './errors.ts';
 
 export interface StepModelDeps {

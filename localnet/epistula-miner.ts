@@ -20,8 +20,8 @@ export function startEpistulaMiner(options: EpistulaMinerOptions): Promise<Miner
     netuid: options.netuid,
     uid: options.uid,
     model: options.model,
-    dimensions: options.dimensions ?? 256,
-    seed: options.seed ?? options.netuid * 1000 + options.uid,
+    dimensions: options.dimensions,
+    seed: options.seed,
     failure: {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ detail: 'Internal Server Error' }),

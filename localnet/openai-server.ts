@@ -19,9 +19,10 @@ export interface OpenAiServerOptions {
   uid: number;
   /** The only `model` it serves. */
   model: string;
-  /** Its embeddings' length when the request names none. */
-  dimensions: number;
-  seed: number;
+  /** Its embeddings' length when the request names none (256 by default). */
+  dimensions?: number;
+  /** Seeds its fault stage; by default derived from netuid and uid, so every miner draws its own faults. */
+  seed?: number;
   /** Who may call (a signature, a key): undefined lets the request through. */
   authorize(request: IncomingMessage, body: Buffer, behaviour: MinerBehaviour): Refusal | undefined;
   /** Its own 500 (SN1's miners answer FastAPI's `{"detail"}`). */
@@ -58,7 +59,8 @@ type Answer = { text: string; wire: AnswerWire };
  * after the behaviour's staged fault. What sets servers apart (Epistula signatures, bearer keys) is `authorize`.
  */
 export function createOpenAiHandler(options: OpenAiServerOptions): MinerHandler {
-  const stageFault = createFaultStage(options.seed);
+  const stageFault = createFaultStage(options.seed ?? options.netuid * 1000 + options.uid);
+  const defaultDimensions = options.dimensions ?? 256;
 
   return async (request, body, response, behaviour) => {
     const path = request.method === 'POST' ? request.url : undefined;
@@ -91,7 +93,7 @@ export function createOpenAiHandler(options: OpenAiServerOptions): MinerHandler 
     if (path === '/v1/embeddings') {
       const parsed = embeddingsRequest.safeParse(json);
       if (!parsed.success) return undefined;
-      const { input, dimensions = options.dimensions } = parsed.data;
+      const { input, dimensions = defaultDimensions } = parsed.data;
       const data = (typeof input === 'string' ? [input] : input).map((text, index) => ({
         object: 'embedding',
         index,

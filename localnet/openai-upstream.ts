@@ -27,8 +27,8 @@ export function startOpenAiUpstream(options: OpenAiUpstreamOptions): Promise<Min
     netuid: options.netuid,
     uid: options.uid,
     model: options.model,
-    dimensions: options.dimensions ?? 256,
-    seed: options.seed ?? options.netuid * 1000 + options.uid,
+    dimensions: options.dimensions,
+    seed: options.seed,
     failure: {
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ error: { message: 'The server had an error', type: 'server_error' } }),

@@ -1,6 +1,5 @@
-import { readFileSync } from 'node:fs';
-import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { readDataFile } from '../../config/data-file.ts';
 import { checkPipeline, type ModelKindOf, type Pipeline } from './definition.ts';
 
 /** Named pipelines are called as the model `pipeline/<name>`. */
@@ -21,13 +20,7 @@ export function loadPipelines(
   kindOf: ModelKindOf,
   skipInvalid?: (message: string) => void,
 ): Map<string, Pipeline> {
-  let raw: unknown;
-  try {
-    const text = readFileSync(path, 'utf8');
-    raw = /\.ya?ml$/i.test(path) ? parseYaml(text) : JSON.parse(text);
-  } catch (error) {
-    throw new Error(`${path}: ${(error as Error).message}`);
-  }
+  const raw = readDataFile(path);
   const file = pipelinesFile.safeParse(raw);
   if (!file.success) {
     const issue = file.error.issues[0]!;
