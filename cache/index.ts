@@ -1,4 +1,11 @@
-export type { CacheEvent, CacheStatus, Produce, Produced, Served } from './answer-cache.ts';
+export {
+  type CacheEvent,
+  type CacheStatus,
+  completeTextOf,
+  type Produce,
+  type Produced,
+  type Served,
+} from './answer-cache.ts';
 export { cacheKeyOf } from './cache-key.ts';
 export { type CachePolicy, cachePolicyOf, type StepCacheMode, stepCachePolicy } from './cache-policy.ts';
 export type {

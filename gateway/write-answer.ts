@@ -1,6 +1,7 @@
 import type { Context } from 'hono';
 import { type SSEStreamingApi, streamSSE } from 'hono/streaming';
 import { meteredUsage, meterFailure } from '../billing/index.ts';
+import { completeTextOf } from '../cache/index.ts';
 import { noteUsage } from '../telemetry/index.ts';
 import { httpError } from './errors.ts';
 import { type ResponseShape, usageOf } from './response-shapes.ts';
@@ -15,31 +16,17 @@ export interface AnswerOptions {
 }
 
 /** Writes a routed answer as OpenAI JSON, or as SSE chunks ending in `[DONE]`. */
-export async function writeAnswer(
+export function writeAnswer(
   c: Context,
   text: AsyncIterable<string>,
   options: AnswerOptions,
-): Promise<Response> {
+): Response | Promise<Response> {
+  if (!options.stream) {
+    const complete = completeTextOf(text);
+    return complete === undefined ? readThenAnswer(c, text, options) : answerWhole(c, complete, options);
+  }
   const { shape, model, promptText } = options;
   const id = shape.newId();
-  if (!options.stream) {
-    let content = '';
-    try {
-      for await (const chunk of text) content += chunk;
-    } catch (error) {
-      const failed = httpError(
-        502,
-        `The miner failed mid-answer: ${(error as Error).message}`,
-        'upstream_error',
-        'upstream_failed',
-      );
-      return c.json(failed.body, failed.status);
-    }
-    const usage = meteredUsage(model, usageOf(promptText, content));
-    noteUsage(usage);
-    return c.json(shape.complete(id, model, content, usage));
-  }
-
   return streamSSE(c, async (sse) => {
     const created = Math.floor(Date.now() / 1000);
     const events = batchedEvents(sse);
@@ -69,6 +56,28 @@ export async function writeAnswer(
     await events.send('[DONE]');
     await events.flushed();
   });
+}
+
+async function readThenAnswer(c: Context, text: AsyncIterable<string>, options: AnswerOptions) {
+  let content = '';
+  try {
+    for await (const chunk of text) content += chunk;
+  } catch (error) {
+    const failed = httpError(
+      502,
+      `The miner failed mid-answer: ${(error as Error).message}`,
+      'upstream_error',
+      'upstream_failed',
+    );
+    return c.json(failed.body, failed.status);
+  }
+  return answerWhole(c, content, options);
+}
+
+function answerWhole(c: Context, content: string, { shape, model, promptText }: AnswerOptions): Response {
+  const usage = meteredUsage(model, usageOf(promptText, content));
+  noteUsage(usage);
+  return c.json(shape.complete(shape.newId(), model, content, usage));
 }
 
 /** Past this many characters waiting, the writer waits for the client before taking more. */
