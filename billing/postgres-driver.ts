@@ -26,6 +26,14 @@ export function openPostgresDriver(connectionString: string, logger: Logger): Sq
     lock: async () => undefined,
     async transaction(work) {
       const client = await pool.connect();
+      // The pool hears a client's errors only while it is idle: a connection the server drops during a
+      // transaction emits 'error' on the checked-out client, which unheard would crash the process (the
+      // query in flight rejects too). A lost client is destroyed on release rather than pooled again.
+      let lost: Error | undefined;
+      const onError = (error: Error) => {
+        lost = error;
+      };
+      client.on('error', onError);
       const tx: SqlExecutor = {
         query: async (sql, params = []) => (await client.query(sql, params as unknown[])).rows as Row[],
         lock: (name) => lock(client, name),
@@ -39,7 +47,8 @@ export function openPostgresDriver(connectionString: string, logger: Logger): Sq
         await client.query('ROLLBACK').catch(() => undefined);
         throw error;
       } finally {
-        client.release();
+        client.off('error', onError);
+        client.release(lost);
       }
     },
     isUniqueViolation: (error) => (error as { code?: unknown } | null)?.code === '23505',

@@ -64,17 +64,33 @@ export async function connectHeapProbe(inspectorUrl: string): Promise<HeapProbe>
     socket.once('error', reject);
   });
   let nextId = 1;
-  const pending = new Map<number, (result: unknown) => void>();
+  const pending = new Map<number, { resolve: (result: unknown) => void; reject: (error: Error) => void }>();
   socket.on('message', (data) => {
     const message = JSON.parse(String(data)) as { id?: number; result?: unknown };
-    if (message.id !== undefined) pending.get(message.id)?.(message.result);
+    if (message.id === undefined) return;
+    pending.get(message.id)?.resolve(message.result);
+    pending.delete(message.id);
+  });
+  // A gateway that died takes its inspector with it: calls waiting on it fail instead of hanging the soak.
+  socket.on('close', () => {
+    for (const { reject } of pending.values()) reject(new Error('the inspector closed'));
+    pending.clear();
   });
   const call = (method: string) =>
-    new Promise<unknown>((resolve) => {
+    new Promise<unknown>((resolve, reject) => {
+      if (socket.readyState !== socket.OPEN) return reject(new Error('the inspector is closed'));
       const id = nextId++;
-      pending.set(id, (result) => {
+      // A process that died with a debugger attached waits for it to leave, answering nothing.
+      const timer = setTimeout(() => {
         pending.delete(id);
-        resolve(result);
+        reject(new Error(`${method} got no answer`));
+      }, 10_000);
+      pending.set(id, {
+        resolve: (result) => {
+          clearTimeout(timer);
+          resolve(result);
+        },
+        reject,
       });
       socket.send(JSON.stringify({ id, method }));
     });

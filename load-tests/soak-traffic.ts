@@ -20,7 +20,7 @@ export interface TrafficOptions {
 export interface Traffic {
   sent: number;
   succeeded: number;
-  /** 503 store_unavailable while a store was down on purpose: the right answer then, not a failure. */
+  /** 503 store/ledger unavailable while a store was down on purpose: the right answer then, not a failure. */
   refusedDuringOutage: number;
   hangs: number;
   /** Failures by kind (`status 502 upstream_exhausted`, `stream error`, …), for the report. */
@@ -75,7 +75,8 @@ export async function runTraffic(options: TrafficOptions): Promise<Traffic> {
     }
     if (response.status !== 200) {
       const code = /"code":"([^"]+)"/.exec(text)?.[1] ?? 'no code';
-      if (response.status === 503 && code === 'store_unavailable' && options.storeDown()) {
+      const storeRefusal = code === 'store_unavailable' || code === 'ledger_unavailable';
+      if (response.status === 503 && storeRefusal && options.storeDown()) {
         traffic.refusedDuringOutage++;
         return;
       }

@@ -108,7 +108,8 @@ async function main(): Promise<void> {
   let sampling: Promise<void> = Promise.resolve();
   const sample = () => {
     sampling = sampling.then(async () => {
-      const heapMb = await probe.collectedHeapMb();
+      const heapMb = await probe.collectedHeapMb().catch(() => undefined);
+      if (heapMb === undefined) return;
       const rssMb = rssOf(gateway.child.pid!);
       if (rssMb !== undefined)
         samples.push({ atSeconds: Math.round((Date.now() - started) / 1000), rssMb, heapMb });
@@ -133,7 +134,6 @@ async function main(): Promise<void> {
   clearInterval(sampler);
   sample();
   await sampling;
-  probe.close();
   for (const timer of outages) clearTimeout(timer);
   await Promise.all([
     localnet.chain.startListening(),
@@ -141,7 +141,10 @@ async function main(): Promise<void> {
     postgres && !postgres.running ? postgres.start() : undefined,
   ]);
 
-  const exitedEarly = gateway.child.exitCode !== null;
+  // With an inspector attached, a process that died waits for it to leave instead of exiting.
+  const exitedEarly =
+    gateway.child.exitCode !== null || gateway.stderr().includes('Waiting for the debugger');
+  probe.close();
   gateway.child.kill('SIGTERM');
   const [exitCode] = exitedEarly ? [gateway.child.exitCode] : await once(gateway.child, 'exit');
 
@@ -152,7 +155,7 @@ async function main(): Promise<void> {
   const judged = traffic.sent - traffic.refusedDuringOutage;
   const successRate = judged > 0 ? traffic.succeeded / judged : 0;
   console.log(
-    `\nrequests ${traffic.sent}: ${traffic.succeeded} succeeded, ${traffic.refusedDuringOutage} refused with 503 store_unavailable while a store was down (not counted), ${traffic.hangs} hangs`,
+    `\nrequests ${traffic.sent}: ${traffic.succeeded} succeeded, ${traffic.refusedDuringOutage} refused with 503 (store or ledger unavailable) while a store was down on purpose (not counted), ${traffic.hangs} hangs`,
   );
   for (const [kind, count] of [...traffic.failures].sort((a, b) => b[1] - a[1]))
     console.log(`  failed: ${kind} × ${count}`);
@@ -182,7 +185,7 @@ async function main(): Promise<void> {
     console.log(`${pass === undefined ? 'SKIP' : pass ? 'PASS' : 'FAIL'}  ${criterion}: ${detail}`);
   }
   if (verdicts.some(([, pass]) => pass === false)) process.exitCode = 1;
-  if (gateway.unhandledRejections() > 0) console.log(gateway.stderr().slice(-4000));
+  if (gateway.unhandledRejections() > 0 || exitedEarly) console.log(gateway.stderr().slice(-4000));
 
   await localnet.close();
   await redis.close();
