@@ -8,15 +8,18 @@ import { openAIClient, startStack } from './harness.ts';
 const dir = await mkdtemp(join(tmpdir(), 'taogate-reranker-e2e-'));
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-async function ask(baseURL: string, count: number): Promise<void> {
+/** Asks `count` questions; returns the upstream attempts they took in all. */
+async function ask(baseURL: string, count: number): Promise<number> {
   const client = openAIClient(baseURL);
+  let attempts = 0;
   for (let i = 0; i < count; i++) {
-    const reply = await client.chat.completions.create({
-      model: 'sn1/apex-chat',
-      messages: [{ role: 'user', content: `question ${i}` }],
-    });
+    const { data: reply, response } = await client.chat.completions
+      .create({ model: 'sn1/apex-chat', messages: [{ role: 'user', content: `question ${i}` }] })
+      .withResponse();
     expect(reply.choices[0]?.message.content).toBeTruthy();
+    attempts += Number(response.headers.get('x-taogate-attempts'));
   }
+  return attempts;
 }
 
 describe('the gateway with the reranker', () => {
@@ -42,13 +45,17 @@ describe('the gateway with the reranker', () => {
         behaviour: (netuid, uid) => (netuid === 1 && uid === 1 ? { errorRate: 1 } : undefined),
       },
     });
+    let attempts: number;
     try {
-      await ask(stack.baseURL, 16);
+      attempts = await ask(stack.baseURL, 16);
     } finally {
       await stack.close();
     }
     const traces = parseTraces(await readFile(tracesPath, 'utf8'));
-    expect(traces.filter((trace) => trace.outcome === 1)).toHaveLength(16);
+    expect(traces).toHaveLength(attempts);
+    expect(attempts).toBeGreaterThan(16);
+    // Failures are bad; so are answers far slower than the subnet's median, so good ones are at most 16.
+    expect(traces.filter((trace) => trace.outcome === 1).length).toBeLessThanOrEqual(16);
     expect(traces.some((trace) => trace.outcome === 0)).toBe(true);
   });
 });
