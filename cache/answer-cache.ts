@@ -1,4 +1,4 @@
-import { ReplayStream } from './replay-stream.ts';
+import { ReplayStream } from '../router/replay-stream.ts';
 import type { ReplicaCoordination, ReplicaLock } from './replica-coordination.ts';
 import type { CachedAnswer, TieredStore } from './tiered-store.ts';
 

@@ -1,12 +1,12 @@
 /**
  * Text chunks written once and read by any number of readers, each from the first chunk, whenever it
- * joins: how one upstream answer reaches every caller that coalesced onto it, and how a cached answer
- * is replayed.
+ * joins: how one upstream answer reaches every caller that coalesced onto it, how a cached answer is
+ * replayed, and how a pipeline step's answer reaches the steps that read it.
  */
 export class ReplayStream {
   readonly chunks: string[] = [];
   #finished = false;
-  #error: unknown;
+  #failure: { error: unknown } | undefined;
   #wake: (() => void)[] = [];
 
   static of(chunks: readonly string[]): ReplayStream {
@@ -31,7 +31,7 @@ export class ReplayStream {
   }
 
   fail(error: unknown): void {
-    this.#error = error;
+    this.#failure = { error };
     this.end();
   }
 
@@ -40,7 +40,7 @@ export class ReplayStream {
     for (;;) {
       while (next < this.chunks.length) yield this.chunks[next++]!;
       if (this.#finished) {
-        if (this.#error !== undefined) throw this.#error;
+        if (this.#failure) throw this.#failure.error;
         return;
       }
       await new Promise<void>((resolve) => this.#wake.push(resolve));
