@@ -1,10 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import pg from 'pg';
 import { pino } from 'pino';
-import { generateApiKey, type Ledger, openLedger } from '../billing/index.ts';
-import { hotkeyFromSecret } from '../bittensor/index.ts';
+import { type Ledger, openLedger } from '../billing/index.ts';
 import { SETTING_NAMES } from '../config/index.ts';
+import { fundedAccount } from '../test/billing.ts';
 
 /** What the scale-out run's account is credited with: far more than the run can spend. */
 export const CREDIT_RAO = 10n ** 15n;
@@ -55,27 +54,14 @@ export async function prepareSharedStores(options: {
     unavailable,
     redis,
     cachePrefix,
-    ledger: { ledger, url, ...(await openAccount(ledger, options.run)) },
+    ledger: { ledger, url, ...(await openAccount(ledger)) },
   };
 }
 
 /** An account with one API key and CREDIT_RAO credited by a deposit from its coldkey. */
-async function openAccount(ledger: Ledger, run: string): Promise<{ accountId: string; apiKey: string }> {
-  const coldkey = (await hotkeyFromSecret(`//scale-out/${run}`)).ss58;
-  const now = Date.now();
-  const account = await ledger.createAccount({ coldkey, name: 'scale-out', nowMs: now });
-  const key = generateApiKey();
-  await ledger.addKey({ id: key.id, accountId: account.id, hash: key.hash, nowMs: now });
-  await ledger.creditDeposit({
-    blockHash: `0x${randomBytes(32).toString('hex')}`,
-    eventIndex: 0,
-    blockNumber: 1,
-    extrinsicIndex: null,
-    fromColdkey: coldkey,
-    amountRao: CREDIT_RAO,
-    nowMs: now,
-  });
-  return { accountId: account.id, apiKey: key.secret };
+async function openAccount(ledger: Ledger): Promise<{ accountId: string; apiKey: string }> {
+  const { account, secret } = await fundedAccount(ledger, CREDIT_RAO);
+  return { accountId: account.id, apiKey: secret };
 }
 
 async function reachable(probe: () => Promise<unknown>): Promise<boolean> {

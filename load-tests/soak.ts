@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { generateApiKey, type Ledger, type LedgerLocation, openLedger } from '../billing/index.ts';
+import { type LedgerLocation, openLedger } from '../billing/index.ts';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
 import { LOCALNET_HOTKEY, loadProfiles, type SubnetProfile } from '../config/index.ts';
 import {
@@ -22,6 +22,7 @@ import {
   seededRandom,
   startLocalnet,
 } from '../localnet/index.ts';
+import { fundedAccount } from '../test/billing.ts';
 import { type PrivateService, startPrivatePostgres, startPrivateRedis } from '../test/fault-services.ts';
 import { connectHeapProbe, type MemorySample, rssOf, trendOf } from './soak-memory.ts';
 import { runTraffic } from './soak-traffic.ts';
@@ -197,25 +198,8 @@ async function main(): Promise<void> {
 async function openAccount(at: LedgerLocation): Promise<{ accountId: string; key: string }> {
   const ledger = await openLedger(at, pino({ level: 'silent' }));
   try {
-    const coldkey = (await hotkeyFromSecret('//soak/coldkey')).ss58;
-    const account = await ledger.createAccount({ coldkey, name: 'soak', nowMs: Date.now() });
-    await ledger.creditDeposit({
-      blockHash: `0x${'5a'.repeat(32)}`,
-      eventIndex: 0,
-      blockNumber: 1,
-      extrinsicIndex: null,
-      fromColdkey: coldkey,
-      amountRao: DEPOSIT_RAO,
-      nowMs: Date.now(),
-    });
-    const key = generateApiKey();
-    await ledger.addKey({
-      id: key.id,
-      accountId: account.id,
-      hash: key.hash,
-      nowMs: Date.now(),
-    } as Parameters<Ledger['addKey']>[0]);
-    return { accountId: account.id, key: key.secret };
+    const { account, secret } = await fundedAccount(ledger, DEPOSIT_RAO);
+    return { accountId: account.id, key: secret };
   } finally {
     await ledger.close();
   }

@@ -1,7 +1,7 @@
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { generateApiKey, type Ledger, openLedger } from '../billing/index.ts';
-import { hotkeyFromSecret } from '../bittensor/index.ts';
+import { type Ledger, openLedger } from '../billing/index.ts';
+import { fundedAccount } from './billing.ts';
 import { type PrivateService, startPrivatePostgres, startPrivateRedis } from './fault-services.ts';
 import { type Stack, startStack } from './harness.ts';
 import { expectOpenAIError } from './hostile-expectations.ts';
@@ -84,21 +84,9 @@ describe('PostgreSQL (the ledger) stopped and restarted mid-load', () => {
       localnet: { minersPerSubnet: 2 },
     });
     ledger = await openLedger({ kind: 'postgres', url: postgres.url }, pino({ level: 'silent' }));
-    const coldkey = (await hotkeyFromSecret('//fault-stores/coldkey')).ss58;
-    const account = await ledger.createAccount({ coldkey, nowMs: Date.now() });
-    accountId = account.id;
-    await ledger.creditDeposit({
-      blockHash: `0x${'ab'.repeat(32)}`,
-      eventIndex: 0,
-      blockNumber: 1,
-      extrinsicIndex: null,
-      fromColdkey: coldkey,
-      amountRao: DEPOSIT_RAO,
-      nowMs: Date.now(),
-    });
-    const generated = generateApiKey();
-    await ledger.addKey({ id: generated.id, accountId, hash: generated.hash, nowMs: Date.now() } as never);
-    key = generated.secret;
+    const funded = await fundedAccount(ledger, DEPOSIT_RAO);
+    accountId = funded.account.id;
+    key = funded.secret;
   }, 60_000);
   afterAll(async () => {
     await ledger?.close();
