@@ -1,14 +1,13 @@
 import type { Context } from 'hono';
-import { ModelNotFound } from '../router/index.ts';
-import { PIPELINE_MODEL_PREFIX, startPipeline } from '../router/pipelines/index.ts';
+import { startPipeline } from '../router/pipelines/index.ts';
 import { base64Vector, type EmbeddingsBody } from './embeddings-schema.ts';
-import { invalidRequest, toHttpError } from './errors.ts';
+import { invalidRequest } from './errors.ts';
 import { pipelineFailed, reportCache, vectorOf } from './pipeline-answer.ts';
 import {
   type PipelineModelRouteDeps,
   partialResultsAsked,
+  pipelineFor,
   pipelineSignal,
-  taskMismatch,
 } from './pipeline-model-route.ts';
 import { accountSteps, pipelineUsage, type StepSummary } from './pipeline-report.ts';
 import { requestCacheChoice, routedStepModels } from './pipeline-step-models.ts';
@@ -24,15 +23,9 @@ export async function answerEmbeddingsWithPipeline(
   deps: PipelineModelRouteDeps,
   body: EmbeddingsBody,
 ): Promise<Response> {
-  const pipeline = deps.pipelines?.get(body.model.slice(PIPELINE_MODEL_PREFIX.length));
-  if (!pipeline) {
-    const error = toHttpError(new ModelNotFound(body.model));
-    return c.json(error.body, error.status);
-  }
-  if (pipeline.outputKind !== 'embeddings') {
-    const error = taskMismatch(body.model, pipeline, 'embeddings');
-    return c.json(error.body, error.status);
-  }
+  const found = pipelineFor(deps, body.model, 'embeddings');
+  if ('error' in found) return c.json(found.error.body, found.error.status);
+  const { pipeline } = found;
   if (body.dimensions !== undefined) {
     const error = invalidRequest('dimensions cannot be set for a pipeline', 'dimensions', 'invalid_value');
     return c.json(error.body, error.status);

@@ -45,15 +45,9 @@ export function answerWithPipeline<Body extends GenerationBody>(
   body: Body,
   endpoint: { toChatRequest(body: Body): ChatRequest; shape: ResponseShape },
 ): Promise<Response> | Response {
-  const pipeline = deps.pipelines?.get(body.model.slice(PIPELINE_MODEL_PREFIX.length));
-  if (!pipeline) {
-    const error = toHttpError(new ModelNotFound(body.model));
-    return c.json(error.body, error.status);
-  }
-  if (pipeline.outputKind !== 'chat') {
-    const error = taskMismatch(body.model, pipeline, 'chat');
-    return c.json(error.body, error.status);
-  }
+  const found = pipelineFor(deps, body.model, 'chat');
+  if ('error' in found) return c.json(found.error.body, found.error.status);
+  const { pipeline } = found;
   const fanout = c.req.header('x-taogate-fanout') ?? body.taogate?.fanout;
   if (fanout !== undefined && Number(fanout) !== 1) {
     const error = invalidRequest('fan-out is not available for pipelines', 'taogate.fanout', 'invalid_value');
@@ -92,10 +86,20 @@ export function answerWithPipeline<Body extends GenerationBody>(
   });
 }
 
-/** A 400 for a pipeline called on an endpoint other than the one its output step's answer fits. */
-export function taskMismatch(model: string, pipeline: Pipeline, endpoint: StepKind): HttpError {
+/**
+ * The pipeline a `pipeline/<name>` model names, or its error: 404 for an unknown name, 400 when called on an
+ * endpoint other than the one its output step's answer fits.
+ */
+export function pipelineFor(
+  deps: Pick<PipelineModelRouteDeps, 'pipelines'>,
+  model: string,
+  endpoint: StepKind,
+): { pipeline: Pipeline } | { error: HttpError } {
+  const pipeline = deps.pipelines?.get(model.slice(PIPELINE_MODEL_PREFIX.length));
+  if (!pipeline) return { error: toHttpError(new ModelNotFound(model)) };
+  if (pipeline.outputKind === endpoint) return { pipeline };
   const message = `The model '${model}' answers ${pipeline.outputKind}, not ${endpoint}: see GET /v1/models`;
-  return httpError(400, message, 'invalid_request_error', 'model_task_mismatch', 'model');
+  return { error: httpError(400, message, 'invalid_request_error', 'model_task_mismatch', 'model') };
 }
 
 /** A 400 when the request, or a step's own sampling, asks for more than the gateway allows. */
