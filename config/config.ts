@@ -33,6 +33,10 @@ function isExactOrigin(text: string): boolean {
 }
 
 const booleanText = z.enum(['true', 'false', '1', '0']).transform((v) => v === 'true' || v === '1');
+/** A feature switch: `on`/`off`, or a boolean. */
+const onOff = z
+  .enum(['on', 'off', 'true', 'false', '1', '0'])
+  .transform((v) => v === 'on' || v === 'true' || v === '1');
 
 const env = z.object({
   TAOGATE_HOST: z.string().min(1).default('127.0.0.1'),
@@ -78,10 +82,7 @@ const env = z.object({
   /** What miner selection weighs by; `incentive` and `uniform` are baselines for benchmarks. */
   TAOGATE_ROUTING_WEIGHTS: z.enum(['blended', 'incentive', 'uniform']).default('blended'),
   /** Hedge slow first chunks with a second miner (`off` to never). */
-  TAOGATE_HEDGE: z
-    .enum(['on', 'off', 'true', 'false', '1', '0'])
-    .transform((v) => v === 'on' || v === 'true' || v === '1')
-    .default(true),
+  TAOGATE_HEDGE: onOff.default(true),
   /** Hedge once a call's first chunk is later than this quantile of the subnet's recent first chunks. */
   TAOGATE_HEDGE_QUANTILE: z.coerce.number().min(0.5).max(0.999).default(0.95),
   TAOGATE_HEDGE_MIN_MS: z.coerce.number().int().min(1).max(600_000).default(50),
@@ -121,10 +122,7 @@ const env = z.object({
     .regex(/^rediss?:\/\/\S+$/, 'a redis:// or rediss:// URL')
     .optional(),
   /** The response cache, coalescing of identical requests and micro-batching (`off` to ask upstream every time). */
-  TAOGATE_CACHE: z
-    .enum(['on', 'off', 'true', 'false', '1', '0'])
-    .transform((v) => v === 'on' || v === 'true' || v === '1')
-    .default(true),
+  TAOGATE_CACHE: onOff.default(true),
   TAOGATE_CACHE_MAX_BYTES: z.coerce
     .number()
     .int()
@@ -202,15 +200,9 @@ const env = z.object({
   TAOGATE_RATE_LIMIT_PER_IP: z.coerce.number().int().min(0).max(10_000_000).default(0),
   TAOGATE_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   /** OpenTelemetry traces, exported as the standard OTEL_* variables say (OTLP by default). */
-  TAOGATE_TRACING: z
-    .enum(['on', 'off', 'true', 'false', '1', '0'])
-    .transform((v) => v === 'on' || v === 'true' || v === '1')
-    .default(false),
+  TAOGATE_TRACING: onOff.default(false),
   /** Prometheus metrics at /metrics and the per-attempt observation behind them and the dashboard. */
-  TAOGATE_METRICS: z
-    .enum(['on', 'off', 'true', 'false', '1', '0'])
-    .transform((v) => v === 'on' || v === 'true' || v === '1')
-    .default(true),
+  TAOGATE_METRICS: onOff.default(true),
 });
 
 export interface GatewayConfig {
