@@ -13,7 +13,6 @@ import {
   type SettingSources,
 } from '../config/index.ts';
 import { startGateway } from '../gateway/index.ts';
-import { readChainUrlFile, removeChainUrlFile, startLocalnet, writeChainUrlFile } from '../localnet/index.ts';
 import { buildCatalog } from '../router/index.ts';
 import { loadPipelines, stepKindsOf } from '../router/pipelines/index.ts';
 import { requestLogFields, startTracing } from '../telemetry/index.ts';
@@ -141,7 +140,7 @@ switch (command) {
     }
     process.exitCode = await runDepositCommand(
       {
-        chainUrl: values.chain ?? readChainUrlFile(),
+        chainUrl: values.chain ?? (await import('../localnet/index.ts')).readChainUrlFile(),
         from: values.from,
         amount: values.amount,
         to: values.to ?? (await depositAddressOf(config)),
@@ -165,6 +164,9 @@ async function runLocalnet(config: GatewayConfig, withGateway: boolean): Promise
 
   const profiles = loadProfiles(config.profilesPath);
   if (config.network === 'localnet') {
+    // Loaded only here: localnet's chain node brings polkadot-js's type registry, which a gateway on a
+    // real network, or one serving only OpenAI-compatible subnets, need never load.
+    const { removeChainUrlFile, startLocalnet, writeChainUrlFile } = await import('../localnet/index.ts');
     const validator = await hotkeyFromSecret(config.hotkeySecret);
     const localnet = await startLocalnet({ profiles, validatorHotkey: validator.ss58 });
     closers.push(() => localnet.close());

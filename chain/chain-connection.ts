@@ -1,4 +1,4 @@
-import { ApiPromise, WsProvider } from '@polkadot/api';
+import type { ApiPromise, WsProvider } from '@polkadot/api';
 import type { Logger } from 'pino';
 import type { StorageRpc } from './storage-fetch.ts';
 
@@ -15,8 +15,9 @@ export interface ChainConnectionOptions {
 }
 
 export interface ChainConnection {
+  /** The API, from the first `onConnected` on (it throws before: the chain client is still loading). */
   readonly api: ApiPromise;
-  /** Raw JSON-RPC on the same socket, for batched storage reads. */
+  /** Raw JSON-RPC on the same socket, for batched storage reads; like `api`, from the first `onConnected`. */
   readonly rpc: StorageRpc;
   close(): Promise<void>;
 }
@@ -29,12 +30,58 @@ const REQUEST_TIMEOUT_MS = 30_000;
  * An `ApiPromise` that reconnects with exponential backoff and jitter. WsProvider's own auto-connect retries on a
  * fixed period with timers it does not cancel on `disconnect()`, so it is switched off and reconnection lives here,
  * where `close()` can clear it. WsProvider re-sends live subscriptions (new heads) on every reconnection.
+ *
+ * polkadot-js is loaded here, on the first connection, not when the module is imported: with its type
+ * registry it is ~25 MB of heap and far more RSS, which a gateway serving only OpenAI-compatible subnets
+ * never needs.
  */
 export function openChainConnection(url: string, options: ChainConnectionOptions): ChainConnection {
+  let closed = false;
+  let connected: Connected | undefined;
+  const opened = import('@polkadot/api').then(
+    ({ ApiPromise, WsProvider }) => {
+      if (closed) return undefined;
+      connected = reconnecting(url, options, { ApiPromise, WsProvider });
+      return connected;
+    },
+    (error: unknown) => {
+      options.logger.error({ err: error }, 'the chain client failed to load');
+      return undefined;
+    },
+  );
+  const loaded = (): Connected => {
+    if (!connected) throw new Error('the chain client is not loaded yet');
+    return connected;
+  };
+  return {
+    get api() {
+      return loaded().api;
+    },
+    get rpc() {
+      return loaded().provider;
+    },
+    async close() {
+      closed = true;
+      await (await opened)?.close();
+    },
+  };
+}
+
+interface Connected {
+  api: ApiPromise;
+  provider: WsProvider;
+  close(): Promise<void>;
+}
+
+function reconnecting(
+  url: string,
+  options: ChainConnectionOptions,
+  polkadot: { ApiPromise: typeof ApiPromise; WsProvider: typeof WsProvider },
+): Connected {
   const { logger } = options;
   const backoff = options.backoff ?? DEFAULT_BACKOFF;
-  const provider = new WsProvider(url, false, {}, REQUEST_TIMEOUT_MS);
-  const api = new ApiPromise({ provider, noInitWarn: true });
+  const provider = new polkadot.WsProvider(url, false, {}, REQUEST_TIMEOUT_MS);
+  const api = new polkadot.ApiPromise({ provider, noInitWarn: true });
   // Rejects on the first socket error before the API is ready (a node that is down at start); readiness is
   // awaited through `isReady` below, so, as `ApiPromise.create` does, this one is deliberately ignored.
   api.isReadyOrError.catch(() => undefined);
@@ -85,7 +132,7 @@ export function openChainConnection(url: string, options: ChainConnectionOptions
 
   return {
     api,
-    rpc: provider,
+    provider,
     async close() {
       closed = true;
       clearTimeout(retryTimer);

@@ -33,6 +33,7 @@ export class ChainSourceClosed extends Error {
  * and keeps serving the last good snapshot through any error or disconnection.
  */
 export function createChainSource(options: ChainSourceOptions): MetagraphSource {
+  if (options.netuids?.length === 0) return nothingToRead();
   const logger = options.logger ?? pino({ level: 'silent' });
   const only = options.netuids ? new Set(options.netuids) : undefined;
   const listeners = new Set<(snapshot: MetagraphSnapshot) => void>();
@@ -163,5 +164,19 @@ export function createChainSource(options: ChainSourceOptions): MetagraphSource 
       listeners.clear();
       for (const waiter of waiters.splice(0)) waiter.reject(new ChainSourceClosed());
     },
+  };
+}
+
+/**
+ * No subnet to read (every profile an OpenAI-compatible endpoint): an empty metagraph at once, and no
+ * connection, so the chain client is never loaded and readiness never waits for a read that cannot come.
+ */
+function nothingToRead(): MetagraphSource {
+  const empty: MetagraphSnapshot = { block: 0, readAt: Date.now(), subnets: [] };
+  return {
+    current: () => empty,
+    ready: () => Promise.resolve(empty),
+    onUpdate: () => () => {},
+    close: async () => {},
   };
 }

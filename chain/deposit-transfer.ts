@@ -1,4 +1,3 @@
-import { ApiPromise, WsProvider } from '@polkadot/api';
 import { Keyring } from '@polkadot/keyring';
 import { cryptoWaitReady } from '@polkadot/util-crypto';
 
@@ -24,6 +23,8 @@ export interface TransferReceipt {
  * an app pays TAO into the gateway's deposit address (on localnet, `taogate deposit`).
  */
 export async function sendTransfer(request: TransferRequest): Promise<TransferReceipt> {
+  // Loaded when used, not with the chain folder: the gateway imports this folder and rarely needs the API.
+  const { ApiPromise, WsProvider } = await import('@polkadot/api');
   await cryptoWaitReady();
   const pair = new Keyring({ type: 'sr25519', ss58Format: 42 }).addFromUri(request.fromSecret);
   const provider = new WsProvider(request.url, false);

@@ -1,5 +1,5 @@
 import type { ApiPromise } from '@polkadot/api';
-import { unwrapStorageType, type Vec } from '@polkadot/types';
+import type { Vec } from '@polkadot/types';
 import type { EventRecord } from '@polkadot/types/interfaces';
 import { hexToU8a } from '@polkadot/util';
 import { blake2AsHex, decodeAddress, encodeAddress } from '@polkadot/util-crypto';
@@ -75,6 +75,8 @@ export function watchDeposits(options: DepositWatcherOptions): DepositWatcher {
     const key = events.key();
     const raw = (await queryStorageAt(connection.rpc, [key], hash)).get(key.toLowerCase());
     if (!raw) return;
+    // Loaded with the chain client by now (see chain-connection.ts): a lookup, not a load.
+    const { unwrapStorageType } = await import('@polkadot/types');
     // System.Events is a Vec<EventRecord> on every FRAME chain.
     const records = api.registry.createType(
       unwrapStorageType(api.registry, events.creator.meta.type),

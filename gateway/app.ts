@@ -100,16 +100,19 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   mountDashboard(app);
   // Ready once a metagraph is loaded (from the chain or the snapshot on disk: before that nothing routes)
-  // and every registered store answers; not ready while draining, so load balancers stop sending.
+  // and every registered store answers; not ready while draining, so load balancers stop sending. A
+  // gateway whose subnets are all OpenAI-compatible endpoints reads no chain, and waits for none.
+  const readsChain = deps.profiles.some((profile) => profile.protocol !== 'openai');
   app.get('/readyz', async (c) => {
     const snapshot = deps.source.current();
+    const loading = readsChain && !snapshot;
     const stores = await checkReadiness(deps.readinessChecks);
-    const checks = { metagraph: snapshot !== undefined, ...stores.checks };
+    const checks = readsChain ? { metagraph: !loading, ...stores.checks } : stores.checks;
     if (deps.drain.draining) return c.json({ status: 'draining', checks }, 503);
-    if (!snapshot || !stores.ready)
-      return c.json({ status: snapshot ? 'not_ready' : 'loading', checks }, 503);
+    if (loading || !stores.ready) return c.json({ status: loading ? 'loading' : 'not_ready', checks }, 503);
+    const block = readsChain && snapshot ? { block: snapshot.block } : {};
     const degraded = stores.degraded.length > 0 ? { degraded: stores.degraded } : {};
-    return c.json({ status: 'ready', block: snapshot.block, checks, ...degraded });
+    return c.json({ status: 'ready', ...block, checks, ...degraded });
   });
   app.get('/v1/cache', (c) => c.json(deps.cache.stats()));
   app.get('/v1/subnets', subnets.list);

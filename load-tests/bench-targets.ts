@@ -158,8 +158,8 @@ async function startTaogate(
   });
   await waitForPort(port, child);
   const url = `http://127.0.0.1:${port}`;
-  // Ready when the path under test answers: /readyz also waits for a metagraph, which a gateway serving
-  // only OpenAI-compatible upstreams may never need.
+  // Ready when the path under test answers: a baseline checkout's /readyz may wait for a metagraph that a
+  // gateway serving only OpenAI-compatible upstreams never reads (fixed since: it is ready at once).
   const probe = { model, messages: [{ role: 'user', content: 'ready?' }] };
   let answer = '';
   for (let tries = 0; ; tries++) {
