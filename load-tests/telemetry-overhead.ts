@@ -1,14 +1,19 @@
 // What tracing and metrics cost on the hot path (issue #9): two gateways, identical but for telemetry, in
-// processes of their own against one localnet, loaded in turn (off, on, off, on, …) so drift in the machine
-// falls on both alike. "on" is the worst case an operator would run: every request traced (always-on
-// sampler) and exported over OTLP/HTTP to a local sink, Prometheus metrics observed per request and per
-// upstream attempt, /metrics scraped every 5 s. "off" is TAOGATE_TRACING=off, TAOGATE_METRICS=off.
+// processes of their own against one localnet, loaded in turn so drift in the machine falls on both alike.
+// Rounds alternate in pairs, off-on then on-off (ABBA), so neither mode always runs second; each mode's
+// figure is its median round, which one disturbed round (another process on a shared machine) cannot move
+// the way it moves a mean. "on" is the worst case an operator would run: every request traced (always-on
+// sampler) and exported over OTLP/HTTP (protobuf, the SDK's default) to a local sink, Prometheus metrics
+// observed per request and per upstream attempt, /metrics scraped every 5 s. "off" is TAOGATE_TRACING=off,
+// TAOGATE_METRICS=off.
 //
 //   npm run bench:telemetry
-//   TELEMETRY_BENCH_SECONDS=10 TELEMETRY_BENCH_ROUNDS=3 TELEMETRY_BENCH_CONNECTIONS=32 npm run bench:telemetry
+//   TELEMETRY_BENCH_SECONDS=10 TELEMETRY_BENCH_ROUNDS=7 TELEMETRY_BENCH_CONNECTIONS=32 npm run bench:telemetry
 //   TELEMETRY_BENCH_ON=metrics npm run bench:telemetry     # one of the two alone
+//   TELEMETRY_BENCH_CPU_PROF=/tmp/prof npm run bench:telemetry   # and where the CPU goes, per mode
 //
-// Prints a table per scenario (JSON and SSE answers) and PASS/FAIL against ≤ 10% throughput overhead.
+// Prints a table per scenario (JSON and SSE answers) with CPU time per request next to throughput, and
+// PASS/FAIL against ≤ 10% throughput overhead (median round against median round).
 import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -30,9 +35,10 @@ import { markdownTable } from './bench-report.ts';
 
 const here = (file: string) => new URL(file, import.meta.url).pathname;
 const setting = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
-const SECONDS = setting('TELEMETRY_BENCH_SECONDS', 5);
+const SECONDS = setting('TELEMETRY_BENCH_SECONDS', 4);
 const WARMUP_SECONDS = setting('TELEMETRY_BENCH_WARMUP_SECONDS', 1);
-const ROUNDS = setting('TELEMETRY_BENCH_ROUNDS', 2);
+/** Rounds per mode and scenario: several short ones give the median something to choose from. */
+const ROUNDS = setting('TELEMETRY_BENCH_ROUNDS', 5);
 const CONNECTIONS = setting('TELEMETRY_BENCH_CONNECTIONS', 16);
 const MAX_OVERHEAD = 0.1;
 /** Prometheus scrapes every 15–60 s by default; 5 s is already a busy one. */
@@ -47,16 +53,22 @@ const CPU_PROFILE_DIR = process.env.TELEMETRY_BENCH_CPU_PROF;
 process.on('exit', killAllNow);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
 
-/** Stands in for an OpenTelemetry collector: takes OTLP/HTTP exports, counts them, answers 200. */
+/**
+ * Stands in for an OpenTelemetry collector: takes OTLP/HTTP protobuf exports, counts them and their spans,
+ * answers 200.
+ */
 async function startOtlpSink() {
   let exports = 0;
   let bytes = 0;
+  let spans = 0;
   const server = createServer((request, response) => {
-    request.on('data', (chunk: Buffer) => {
-      bytes += chunk.length;
-    });
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      const body = Buffer.concat(chunks);
       exports++;
+      bytes += body.length;
+      spans += spansIn(body);
       response.writeHead(200, { 'content-type': 'application/x-protobuf' }).end();
     });
   });
@@ -64,9 +76,44 @@ async function startOtlpSink() {
   await once(server, 'listening');
   return {
     url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    stats: () => ({ exports, bytes }),
+    stats: () => ({ exports, bytes, spans }),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
+}
+
+/**
+ * Spans in an ExportTraceServiceRequest: its resource_spans (field 1) hold scope_spans (field 2), which hold
+ * spans (field 2). Walks just those length-delimited fields of the protobuf wire format.
+ */
+function spansIn(message: Uint8Array): number {
+  const fields = (bytes: Uint8Array, wanted: number): Uint8Array[] => {
+    const found: Uint8Array[] = [];
+    let at = 0;
+    const varint = () => {
+      let value = 0;
+      for (let shift = 0; ; shift += 7) {
+        const byte = bytes[at++]!;
+        value += (byte & 0x7f) * 2 ** shift;
+        if (byte < 0x80) return value;
+      }
+    };
+    while (at < bytes.length) {
+      const tag = varint();
+      const wireType = tag & 7;
+      if (wireType === 0) varint();
+      else if (wireType === 1) at += 8;
+      else if (wireType === 5) at += 4;
+      else if (wireType === 2) {
+        const length = varint();
+        if (tag >>> 3 === wanted) found.push(bytes.subarray(at, at + length));
+        at += length;
+      } else throw new Error(`unexpected protobuf wire type ${wireType}`);
+    }
+    return found;
+  };
+  return fields(message, 1)
+    .flatMap((resourceSpans) => fields(resourceSpans, 2))
+    .reduce((sum, scopeSpans) => sum + fields(scopeSpans, 2).length, 0);
 }
 
 interface Gateway {
@@ -156,8 +203,28 @@ async function load(gateway: Gateway, stream: boolean) {
   }
 }
 
-const mean = (values: readonly number[]) => values.reduce((sum, v) => sum + v, 0) / values.length;
+/** The middle value (the mean of the two middle ones for an even count). */
+const median = (values: readonly number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+};
 const fixed = (value: number, digits: number) => (Number.isFinite(value) ? value.toFixed(digits) : '—');
+
+interface Rounds {
+  rps: number[];
+  p50: number[];
+  p99: number[];
+  cpuPercent: number[];
+  /** Gateway CPU time per request served: the hot path's cost even when the miners limit throughput. */
+  cpuMsPerRequest: number[];
+  errors: number;
+}
+
+/** Off-on, on-off, off-on, …: each mode goes first in half the pairs. */
+function roundOrder<T>(round: number, [off, on]: readonly [T, T]): T[] {
+  return round % 2 === 0 ? [off, on] : [on, off];
+}
 
 const workDir = mkdtempSync(`${tmpdir()}/taogate-telemetry-bench-`);
 const sink = await startOtlpSink();
@@ -172,40 +239,39 @@ try {
   const gateways = [
     await startGateway('off', chainUrl, sink.url, workDir),
     await startGateway('on', chainUrl, sink.url, workDir),
-  ];
+  ] as const;
   process.stdout.write(
-    `# Telemetry overhead: ${MODEL}, ${CONNECTIONS} connections, ${ROUNDS} rounds × ${SECONDS} s per mode\n`,
+    `# Telemetry overhead: ${MODEL}, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds × ${SECONDS} s ` +
+      'per mode; figures are each mode’s median round\n',
   );
   for (const stream of [false, true]) {
-    const runs = new Map<
-      string,
-      { rps: number[]; p50: number[]; p99: number[]; errors: number; cpu: number[] }
-    >();
+    const runs = {
+      off: { rps: [], p50: [], p99: [], cpuPercent: [], cpuMsPerRequest: [], errors: 0 } as Rounds,
+      on: { rps: [], p50: [], p99: [], cpuPercent: [], cpuMsPerRequest: [], errors: 0 } as Rounds,
+    };
     for (let round = 0; round < ROUNDS; round++) {
-      for (const gateway of gateways) {
+      for (const gateway of roundOrder(round, gateways)) {
         const { load: result, cpuPercent } = await load(gateway, stream);
-        const run = runs.get(gateway.mode) ?? { rps: [], p50: [], p99: [], errors: 0, cpu: [] };
+        const run = runs[gateway.mode];
         run.rps.push(result.rps);
         run.p50.push(result.latencyMs.p50);
         run.p99.push(result.latencyMs.p99);
+        run.cpuPercent.push(cpuPercent);
+        run.cpuMsPerRequest.push((cpuPercent * 10) / result.rps);
         run.errors += result.errors;
-        run.cpu.push(cpuPercent);
-        runs.set(gateway.mode, run);
       }
     }
-    const off = runs.get('off')!;
-    const on = runs.get('on')!;
-    const overhead = 1 - mean(on.rps) / mean(off.rps);
-    // CPU per request shows the hot path's cost even when the miners, not the gateway, limit throughput.
-    const cpuMsPerRequest = (run: typeof off) => (mean(run.cpu) * 10) / mean(run.rps);
+    const { off, on } = runs;
+    const overhead = 1 - median(on.rps) / median(off.rps);
+    const cpuOverhead = median(on.cpuMsPerRequest) / median(off.cpuMsPerRequest) - 1;
     const rows = [off, on].map((run, i) => [
       i === 0 ? 'off' : [...ON].join(' + '),
-      fixed(mean(run.rps), 0),
+      fixed(median(run.rps), 0),
       run.rps.map((rps) => fixed(rps, 0)).join(' / '),
-      fixed(mean(run.p50), 2),
-      fixed(mean(run.p99), 2),
-      fixed(mean(run.cpu), 0),
-      fixed(cpuMsPerRequest(run), 3),
+      fixed(median(run.p50), 2),
+      fixed(median(run.p99), 2),
+      fixed(median(run.cpuPercent), 0),
+      fixed(median(run.cpuMsPerRequest), 3),
       String(run.errors),
     ]);
     process.stdout.write(`\n## ${stream ? 'SSE stream' : 'JSON'} answers\n\n`);
@@ -216,13 +282,15 @@ try {
     failed ||= !pass;
     process.stdout.write(
       `\n${pass ? 'PASS' : 'FAIL'}: throughput overhead ${(overhead * 100).toFixed(1)}% (limit ${MAX_OVERHEAD * 100}%), ` +
-        `CPU per request ${fixed((cpuMsPerRequest(on) / cpuMsPerRequest(off) - 1) * 100, 1)}%` +
+        `CPU per request +${fixed(cpuOverhead * 100, 1)}% ` +
+        `(+${fixed((median(on.cpuMsPerRequest) - median(off.cpuMsPerRequest)) * 1000, 0)} µs)` +
         `${on.errors + off.errors > 0 ? `, ${on.errors + off.errors} errors` : ''}\n`,
     );
   }
   const exported = sink.stats();
   process.stdout.write(
-    `\nOTLP sink received ${exported.exports} exports (${(exported.bytes / 1024).toFixed(0)} KiB)\n`,
+    `\nOTLP sink received ${exported.exports} exports, ${exported.spans} spans, ` +
+      `${(exported.bytes / 1024).toFixed(0)} KiB (${fixed(exported.bytes / exported.spans, 0)} bytes per span)\n`,
   );
   if (ON.has('tracing') && exported.exports === 0) {
     process.stdout.write('FAIL: no spans reached the OTLP sink: tracing was not on\n');
