@@ -85,7 +85,8 @@ const env = z.object({
   TAOGATE_HEDGE: onOff.default(true),
   /** Hedge once a call's first chunk is later than this quantile of the subnet's recent first chunks. */
   TAOGATE_HEDGE_QUANTILE: z.coerce.number().min(0.5).max(0.999).default(0.95),
-  TAOGATE_HEDGE_MIN_MS: z.coerce.number().int().min(1).max(600_000).default(50),
+  /** Never hedge sooner: only keeps timer and event-loop jitter from looking slow (router/hedge.ts). */
+  TAOGATE_HEDGE_MIN_MS: z.coerce.number().int().min(1).max(600_000).default(5),
   /** First chunks the subnet must have seen before its quantile is trusted. */
   TAOGATE_HEDGE_MIN_SAMPLES: z.coerce.number().int().min(1).max(100_000).default(20),
   /** Most miners one request may ask at once with `x-taogate-fanout` (1 turns fan-out off). */

@@ -17,6 +17,8 @@ export type AttemptOutcome<C = string> =
 /** A call to one miner, under way. */
 export interface RunningAttempt<C = string> {
   readonly miner: Candidate;
+  /** The miner is not known to answer in typical time (miner-health.ts `Choice`): hedged sooner. */
+  readonly probe: boolean;
   /** Settles once the first chunk arrives or the call ends without one; never rejects. */
   readonly outcome: Promise<AttemptOutcome<C>>;
   /** Time since the call was made. */
@@ -45,6 +47,8 @@ export interface AttemptCall<C = string> {
   whole?: boolean;
   /** A second call racing a slow first one (told to the adapter's observers). */
   hedge?: boolean;
+  /** See RunningAttempt. */
+  probe?: boolean;
 }
 
 /**
@@ -87,8 +91,9 @@ export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
     } catch (error) {
       release();
       if (signal.aborted) {
-        // Lost a race before its first chunk: how long it kept the request waiting still says how slow it is.
-        const outwaited = signal.reason instanceof AttemptCancelled && !firstChunkSeen;
+        // Overtaken by a hedge before its first chunk: how long it kept the request waiting still says how
+        // slow it is. A hedge that loses was cut short by a call with a head start: its wait says nothing.
+        const outwaited = signal.reason instanceof AttemptCancelled && !firstChunkSeen && !call.hedge;
         slot.abandoned(outwaited ? clock() - started : undefined);
         return { kind: 'cancelled', miner, error };
       }
@@ -100,6 +105,7 @@ export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
 
   return {
     miner,
+    probe: call.probe === true,
     outcome: run(),
     elapsedMs: () => clock() - started,
     cancel() {

@@ -11,7 +11,13 @@ type Script = { firstChunkMs: number } | 'fail';
 const HEDGE: HedgeSettings = { quantile: 0.95, minDelayMs: 50, minSamples: 5 };
 
 /** Miners whose first chunk takes as long as `scripts` says, on fake timers the test advances. */
-function fixture(options: { scripts: Record<number, Script>; retryBudget?: RetryBudgetSettings }) {
+function fixture(options: {
+  scripts: Record<number, Script>;
+  retryBudget?: RetryBudgetSettings;
+  hedge?: HedgeSettings;
+  /** The draws of miner choice; always the first miner that may be called unless set. */
+  random?: () => number;
+}) {
   const calls: { uid: number; signal: AbortSignal; at: number }[] = [];
   const adapter: ChatAdapter = {
     protocol: 'scripted',
@@ -39,10 +45,10 @@ function fixture(options: { scripts: Record<number, Script>; retryBudget?: Retry
     dialPolicy: { allowLoopback: true },
     maxAttempts: 2,
     resilience: { ...RESILIENCE, retryBudget: options.retryBudget ?? RESILIENCE.retryBudget },
-    hedge: HEDGE,
+    hedge: options.hedge ?? HEDGE,
     clock: () => Date.now(),
     // Always the first miner that may be called: uid 1 first, then uid 2.
-    random: () => 0,
+    random: options.random ?? (() => 0),
   });
   /** Routes one request, letting `ms` of fake time pass, and reads the answer. */
   async function ask(ms: number) {
@@ -164,5 +170,83 @@ describe('hedged requests', () => {
     const routed = await ask(300);
     expect(routed).toMatchObject({ answer: 'uid1 answered', hedged: false, attempts: 1 });
     expect(calls.map((call) => call.uid)).toEqual([1]);
+  });
+
+  describe('with miners of unknown or slow latency', () => {
+    const NO_FLOOR: HedgeSettings = { quantile: 0.95, minDelayMs: 1, minSamples: 10 };
+    /** Drawn in turn by miner choice: 0 picks the first miner that may be called, 0.999 the last. */
+    let draws: number[] = [];
+    const random = () => draws.shift() ?? 0;
+
+    /**
+     * Ten answers from uids 1 and 3 in turn, of 10, 20, … 100 ms: the subnet's median first chunk is 50 ms,
+     * its p95 100 ms. Uid 2 is never asked.
+     */
+    async function warmUpWithout2(ask: (ms: number) => Promise<unknown>, scripts: Record<number, Script>) {
+      for (let i = 0; i < 10; i++) {
+        const uid = i % 2 === 0 ? 1 : 3;
+        scripts[uid] = { firstChunkMs: 10 + 10 * i };
+        draws = [uid === 1 ? 0 : 0.999];
+        await ask(200);
+      }
+    }
+
+    it('hedges a call to a miner never seen answering once it is later than the median, not the p95', async () => {
+      const { ask, calls, scripts } = fixture({
+        scripts: { 1: { firstChunkMs: 10 }, 2: { firstChunkMs: 5000 }, 3: { firstChunkMs: 10 } },
+        hedge: NO_FLOOR,
+        random,
+      });
+      await warmUpWithout2(ask, scripts);
+      calls.length = 0;
+      scripts[1] = { firstChunkMs: 10 };
+      scripts[3] = { firstChunkMs: 10 };
+
+      // 0.5 of the total weight lands on uid 2, which has a little less weight than uids 1 and 3 (prior).
+      draws = [0.5, 0];
+      const started = Date.now();
+      const routed = await ask(200);
+      expect(calls.map((call) => call.uid)).toEqual([2, 1]);
+      expect(calls[1]!.at - started).toBe(50);
+      expect(routed).toMatchObject({ answer: 'uid1 answered', hedged: true });
+    });
+
+    it('hedges a miner known to answer in typical time at the p95, and to another such miner', async () => {
+      const { ask, calls, scripts } = fixture({
+        scripts: { 1: { firstChunkMs: 10 }, 2: { firstChunkMs: 10 }, 3: { firstChunkMs: 10 } },
+        hedge: NO_FLOOR,
+        random,
+      });
+      await warmUpWithout2(ask, scripts);
+      calls.length = 0;
+      scripts[1] = { firstChunkMs: 5000 };
+      scripts[3] = { firstChunkMs: 10 };
+
+      // The hedge's draw of 0 would pick uid 2, the first left, were it not never seen answering.
+      draws = [0, 0];
+      const started = Date.now();
+      const routed = await ask(200);
+      expect(calls.map((call) => call.uid)).toEqual([1, 3]);
+      expect(calls[1]!.at - started).toBe(100);
+      expect(routed).toMatchObject({ answer: 'uid3 answered', hedged: true });
+    });
+
+    it('learns the latency of a miner a hedge overtook, though it never answered', async () => {
+      const { router, ask, scripts } = fixture({
+        scripts: { 1: { firstChunkMs: 10 }, 2: { firstChunkMs: 5000 }, 3: { firstChunkMs: 10 } },
+        hedge: NO_FLOOR,
+        random,
+      });
+      await warmUpWithout2(ask, scripts);
+      const shareBefore = router.stats(NETUID)[1]!.share;
+      scripts[1] = { firstChunkMs: 100 };
+
+      // Hedged at 50 ms, overtaken when the hedge answers 100 ms later: three times the typical miner.
+      draws = [0.5, 0];
+      expect(await ask(200)).toMatchObject({ answer: 'uid1 answered', hedged: true });
+      const slow = router.stats(NETUID)[1]!;
+      expect(slow).toMatchObject({ uid: 2, successes: 0, failures: 0, latencyEwmaMs: 150 });
+      expect(slow.share).toBeLessThan(0.6 * shareBefore);
+    });
   });
 });

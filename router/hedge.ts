@@ -4,7 +4,11 @@ import { LatencyWindow } from './latency-window.ts';
 export interface HedgeSettings {
   /** Quantile of the subnet's recent times to first chunk after which a second miner is asked (0.95). */
   quantile: number;
-  /** Never hedge sooner than this: below it, a second call costs a miner more than it can save. */
+  /**
+   * Never hedge sooner than this. Not what bounds the cost of hedging: a hedge costs one call however soon
+   * it goes, and the quantile (with the retry budget) bounds how many go. A floor only keeps timer and
+   * event-loop jitter from passing for a slow miner on very fast subnets.
+   */
   minDelayMs: number;
   /** Samples the subnet needs before its quantile is trusted; until then, no hedging. */
   minSamples: number;
@@ -27,6 +31,16 @@ const MEDIAN_MULTIPLE = 2;
 const WINDOW_SIZE = 256;
 
 /**
+ * A probe (a miner never seen answering, or seen slower than typical) is hedged once it is later than the
+ * subnet's median first chunk rather than its tail: most such calls are slow, so waiting for the tail would
+ * add it to every request that meets one, while a healthy probe answers before the median half the time and
+ * the other half costs one extra call. Probes are few (their weights are small, or they are new), so this
+ * buys the tail of those requests for a percent or so of extra calls. The loser's wait still counts as its
+ * latency sample (miner-stats.ts), so a slow miner is known slow after its first probe.
+ */
+const PROBE_QUANTILE = 0.5;
+
+/**
  * When to hedge a call on one subnet: once its first chunk is later than most first chunks of the subnet's
  * miners lately (Dean & Barroso, "The Tail at Scale"), or than a few times the typical one. Subnet-wide rather than per miner, because the
  * question is "is this call unusually slow for this kind of work", and a slow miner's own p95 would excuse
@@ -38,6 +52,7 @@ export class HedgeDelay {
   #samples = 0;
   #sinceRecompute = 0;
   #delayMs: number | undefined;
+  #probeDelayMs: number | undefined;
 
   constructor(settings: HedgeSettings) {
     this.#settings = settings;
@@ -53,11 +68,18 @@ export class HedgeDelay {
     const quantile = this.#firstChunks.quantile(this.#settings.quantile) ?? 0;
     const median = this.#firstChunks.quantile(0.5) ?? 0;
     this.#delayMs = Math.max(this.#settings.minDelayMs, Math.min(quantile, MEDIAN_MULTIPLE * median));
+    const probeQuantile = this.#firstChunks.quantile(PROBE_QUANTILE) ?? 0;
+    this.#probeDelayMs = Math.max(this.#settings.minDelayMs, Math.min(probeQuantile, this.#delayMs));
   }
 
   /** How long a call may go without a first chunk before a hedge is sent; undefined while unknown. */
   get delayMs(): number | undefined {
     return this.#delayMs;
+  }
+
+  /** The same for a probe (see PROBE_QUANTILE). */
+  get probeDelayMs(): number | undefined {
+    return this.#probeDelayMs;
   }
 }
 
@@ -66,9 +88,9 @@ export function hedgeWait(
   delay: HedgeDelay | undefined,
   running: ReadonlySet<RunningAttempt<unknown>>,
 ): number | undefined {
-  const delayMs = delay?.delayMs;
-  if (delayMs === undefined) return undefined;
   const [sole] = running;
+  const delayMs = sole!.probe ? delay?.probeDelayMs : delay?.delayMs;
+  if (delayMs === undefined) return undefined;
   return Math.max(0, delayMs - sole!.elapsedMs());
 }
 

@@ -5,13 +5,17 @@ import type { Clock } from './clock.ts';
 import { InFlightLimits } from './in-flight.ts';
 import { MinerStats, type ObservedQuality } from './miner-stats.ts';
 import { FEATURE_COUNT, type MinerFacts, type RequestFacts, writeFeatures } from './reranker/index.ts';
-import { medianLatency, selectionWeights, type WeightInput } from './routing-weight.ts';
-import { selectMiner } from './select.ts';
+import { answersInTypicalTime, medianLatency, selectionWeights, type WeightInput } from './routing-weight.ts';
+import { selectIndex } from './select.ts';
 import type { ResilienceSettings } from './settings.ts';
 
 /** The outcome of looking for a miner to call next. */
 export type Choice =
-  | { kind: 'chosen'; miner: Candidate }
+  /**
+   * `probe`: the miner is not known to answer in typical time (never seen answering, or seen slower), so a
+   * call to it is hedged sooner (hedge.ts).
+   */
+  | { kind: 'chosen'; miner: Candidate; probe: boolean }
   /** Every candidate was tried already. */
   | { kind: 'none-left' }
   /** The subnet, or every miner not tried and not broken, has as many calls open as allowed. */
@@ -25,8 +29,8 @@ export interface Attempt {
   succeeded(firstChunkMs: number): void;
   failed(error: UpstreamError): void;
   /**
-   * The client went away, or another miner answered first: no verdict on the miner. `waitedMs` is how long
-   * it had kept the call waiting without a first chunk, when it lost a race.
+   * The client went away, or another miner answered first: no verdict on the miner's answers. `waitedMs` is
+   * how long it had kept the call waiting without a first chunk, when a hedge overtook it: a latency sample.
    */
   abandoned(waitedMs?: number): void;
   /** Gives the in-flight slot back; safe to call more than once. */
@@ -103,6 +107,13 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
     return record;
   }
 
+  /** What a choice weighs the pool by: each miner's observed stats and weight, and the subnet's median latency. */
+  interface Assessment {
+    inputs: WeightInput[];
+    median: number | undefined;
+    weights: number[];
+  }
+
   /**
    * Blended weights (routing-weight.ts; or the baseline `settings.weighting` names), times the reranker's
    * probability of a good answer when it has scores for this pool. A product rather than ordering by
@@ -112,16 +123,15 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
    * get 0.95 keeps a nineteenth of its weight relative to them; a model that fails or is absent leaves the
    * blended weights as they were.
    */
-  function weightsOf(pool: readonly Candidate[], now: number): number[] {
+  function assess(pool: readonly Candidate[], now: number): Assessment {
     const inputs: WeightInput[] = pool.map((miner) => ({
       incentive: miner.incentive,
       observed: peek(miner)?.stats.quality(now),
     }));
-    const netuid = pool[0]?.netuid;
-    if (netuid === undefined || !(ranking?.reranker || ranking?.traces))
-      return selectionWeights(weighting, inputs);
     const median = medianLatency(inputs);
     const weights = selectionWeights(weighting, inputs, median);
+    const netuid = pool[0]?.netuid;
+    if (netuid === undefined || !(ranking?.reranker || ranking?.traces)) return { inputs, median, weights };
     medianLatencies.set(netuid, median);
     // A lone candidate is chosen whatever it scores: no inference for it (one upstream behind a profile).
     const scores =
@@ -133,7 +143,7 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
     if (scores && scores.length === pool.length) {
       for (let i = 0; i < pool.length; i++) weights[i]! *= scores[i]!;
     }
-    return weights;
+    return { inputs, median, weights };
   }
 
   /** `inputs` are the blended weights' inputs for the same pool and instant: their stats are reused. */
@@ -186,15 +196,21 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
     return row;
   }
 
+  /**
+   * A miner to call next, by weighted random choice among those not tried, closed and with room. A `hedge`
+   * goes to a miner known to answer in typical time when any can take it: it is sent to cut a slow call
+   * short, which a probe of unknown or slow latency would not do.
+   */
   function choose(
     netuid: number,
     pool: readonly Candidate[],
     tried: ReadonlySet<number>,
     random?: () => number,
+    hedge = false,
   ): Choice {
     if (!limits.subnetHasRoom(netuid)) return { kind: 'at-capacity' };
     const now = clock();
-    const weights = weightsOf(pool, now);
+    const { inputs, median, weights } = assess(pool, now);
     let full = 0;
     let reopensAt = Number.POSITIVE_INFINITY;
     for (let i = 0; i < pool.length; i++) {
@@ -212,8 +228,12 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
         full++;
       }
     }
-    const miner = selectMiner(pool, weights, random);
-    if (miner) return { kind: 'chosen', miner };
+    const typical = (i: number) => answersInTypicalTime(inputs[i]!.observed, median);
+    if (hedge && weights.some((weight, i) => weight > 0 && typical(i))) {
+      for (let i = 0; i < pool.length; i++) if (!typical(i)) weights[i] = 0;
+    }
+    const chosen = selectIndex(weights, random);
+    if (chosen !== undefined) return { kind: 'chosen', miner: pool[chosen]!, probe: !typical(chosen) };
     if (full > 0) return { kind: 'at-capacity' };
     if (reopensAt < Number.POSITIVE_INFINITY) return { kind: 'circuits-open', reopensAt };
     return { kind: 'none-left' };
@@ -244,7 +264,10 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
       },
       abandoned(waitedMs) {
         record.breaker.onAbandon(permit);
-        if (waitedMs !== undefined) record.stats.recordOutwaited(waitedMs);
+        if (waitedMs === undefined) return;
+        record.stats.recordOutwaited(waitedMs, clock());
+        // Already later than an answer in time may be: as bad a trace as a slow answer, known without it.
+        if (traceRow && answeredInTime(miner.netuid, waitedMs) === 0) ranking?.traces?.record(traceRow, 0, 0);
       },
       release,
     };
@@ -252,7 +275,7 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
 
   function report(pool: readonly Candidate[]): MinerReport[] {
     const now = clock();
-    const weights = weightsOf(pool, now);
+    const { weights } = assess(pool, now);
     let total = 0;
     pool.forEach((miner, i) => {
       if (peek(miner)?.breaker.allows(now) === false) weights[i] = 0;

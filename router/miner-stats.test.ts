@@ -27,12 +27,19 @@ describe('miner stats', () => {
   it('let a race lost without a first chunk slow the moving average, without counting an outcome', () => {
     const stats = new MinerStats(HALF_LIFE_MS, 0);
     stats.recordSuccess(10, 0);
-    stats.recordOutwaited(5);
+    stats.recordOutwaited(5, 0);
     expect(stats.quality(0)).toMatchObject({ successes: 1, failures: 0, latencyEwmaMs: 10 });
-    for (let i = 0; i < 10; i++) stats.recordOutwaited(200);
+    for (let i = 0; i < 10; i++) stats.recordOutwaited(200, 0);
     const after = stats.quality(0);
-    expect(after).toMatchObject({ successes: 1, failures: 0, timeouts: 0 });
+    expect(after).toMatchObject({ successes: 1, failures: 0, timeouts: 0, latencySamples: 12 });
     expect(after.latencyEwmaMs).toBeGreaterThan(100);
+  });
+
+  it('learn the latency of a miner that is always overtaken, from its waits alone', () => {
+    const stats = new MinerStats(HALF_LIFE_MS, 0);
+    stats.recordOutwaited(80, 0);
+    expect(stats.quality(0)).toMatchObject({ successes: 0, latencySamples: 1, latencyEwmaMs: 80 });
+    expect(stats.quality(HALF_LIFE_MS).latencySamples).toBeCloseTo(0.5);
   });
 
   it('count timeouts as failures, and apart', () => {

@@ -10,7 +10,12 @@ export interface ObservedQuality {
   successes: number;
   failures: number;
   timeouts: number;
-  /** Time to first chunk, smoothed over recent successes; undefined before the first one. */
+  /**
+   * Decayed count of what `latencyEwmaMs` was learnt from: answers, and calls a hedge overtook (each a floor
+   * of the miner's time to first chunk). How far the latency verdict can be trusted.
+   */
+  latencySamples: number;
+  /** Time to first chunk, smoothed over recent answers and overtaken calls; undefined before the first. */
   latencyEwmaMs: number | undefined;
 }
 
@@ -28,6 +33,7 @@ export class MinerStats {
   #successes = 0;
   #failures = 0;
   #timeouts = 0;
+  #latencySamples = 0;
   #latencyEwmaMs: number | undefined;
   readonly #latencies = new LatencyWindow();
 
@@ -40,6 +46,7 @@ export class MinerStats {
   recordSuccess(firstChunkMs: number, now: number): void {
     this.#decayTo(now);
     this.#successes += 1;
+    this.#latencySamples += 1;
     this.#latencyEwmaMs =
       this.#latencyEwmaMs === undefined
         ? firstChunkMs
@@ -48,13 +55,19 @@ export class MinerStats {
   }
 
   /**
-   * A call given up on (it lost a hedge race) after waiting `waitedMs` for a first chunk: its first chunk
-   * time was at least that. Neither a success nor a failure, but the moving average hears of it, or a miner
-   * that is often very slow would look as fast as its answers that did arrive.
+   * A call a hedge overtook: it had waited `waitedMs` for a first chunk, past the subnet's hedge delay, when
+   * the hedge answered. Neither a success nor a failure, but a latency sample all the same (censored: the
+   * first chunk would have come later still). Left out, a miner that is always overtaken would never be seen
+   * answering at all and keep the weight of a miner never tried (load-tests/routing-strategies.ts: one was
+   * picked for 8% of requests, each hedged); and a miner often very slow would look as fast as its answers
+   * that did arrive. A wait shorter than the moving average only confirms it, so it does not lower it.
    */
-  recordOutwaited(waitedMs: number): void {
-    if (this.#latencyEwmaMs === undefined || waitedMs <= this.#latencyEwmaMs) return;
-    this.#latencyEwmaMs += LATENCY_EWMA_ALPHA * (waitedMs - this.#latencyEwmaMs);
+  recordOutwaited(waitedMs: number, now: number): void {
+    this.#decayTo(now);
+    this.#latencySamples += 1;
+    if (this.#latencyEwmaMs === undefined) this.#latencyEwmaMs = waitedMs;
+    else if (waitedMs > this.#latencyEwmaMs)
+      this.#latencyEwmaMs += LATENCY_EWMA_ALPHA * (waitedMs - this.#latencyEwmaMs);
   }
 
   recordFailure(code: UpstreamErrorCode, now: number): void {
@@ -69,6 +82,7 @@ export class MinerStats {
       successes: this.#successes * factor,
       failures: this.#failures * factor,
       timeouts: this.#timeouts * factor,
+      latencySamples: this.#latencySamples * factor,
       latencyEwmaMs: this.#latencyEwmaMs,
     };
   }
@@ -83,6 +97,7 @@ export class MinerStats {
     this.#successes *= factor;
     this.#failures *= factor;
     this.#timeouts *= factor;
+    this.#latencySamples *= factor;
     this.#decayedAt = Math.max(now, this.#decayedAt);
   }
 

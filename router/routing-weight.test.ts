@@ -1,13 +1,21 @@
 import { describe, expect, it } from 'vitest';
 import type { ObservedQuality } from './miner-stats.ts';
-import { EXPLORATION_SHARE, routingWeights, selectionWeights, type WeightInput } from './routing-weight.ts';
+import {
+  answersInTypicalTime,
+  EXPLORATION_SHARE,
+  routingWeights,
+  selectionWeights,
+  type WeightInput,
+} from './routing-weight.ts';
 import { selectMiner } from './select.ts';
 
+/** Latency samples are the answers unless said otherwise. */
 function observed(partial: Partial<ObservedQuality>): ObservedQuality {
   return {
     successes: 0,
     failures: 0,
     timeouts: 0,
+    latencySamples: partial.successes ?? 0,
     latencyEwmaMs: undefined,
     ...partial,
   };
@@ -89,6 +97,17 @@ describe('routing weights', () => {
     ]);
     expect(weights[0]).toBeGreaterThan(0);
     expect(weights[0]).toBe(weights[1]);
+  });
+});
+
+describe('answering in typical time', () => {
+  it('is known of a miner seen answering within the tolerance of the median, and of no other', () => {
+    expect(answersInTypicalTime(proven(120), 100)).toBe(true);
+    expect(answersInTypicalTime(proven(200), 100)).toBe(false);
+    expect(answersInTypicalTime(undefined, 100)).toBe(false);
+    expect(answersInTypicalTime(proven(100), undefined)).toBe(false);
+    // A verdict faded below half its weight is no longer known.
+    expect(answersInTypicalTime(observed({ latencySamples: 0.4, latencyEwmaMs: 100 }), 100)).toBe(false);
   });
 });
 

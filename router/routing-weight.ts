@@ -21,14 +21,14 @@ export const EXPLORATION_SHARE = 0.02;
 const PRIOR_SUCCESSES = 1.8;
 const PRIOR_FAILURES = 0.2;
 
-/** Latency up to this multiple of the subnet's median costs nothing: jitter between similar miners is noise. */
-
 /**
  * How many answers a latency verdict is worth before any is seen. Smaller than the success prior: a slow
  * miner is rarely called once penalised, so its evidence grows slowly, and a verdict that needs many
  * samples would keep sending it traffic just to confirm it is slow.
  */
 const LATENCY_DOUBT = 0.5;
+
+/** Latency up to this multiple of the subnet's median costs nothing: jitter between similar miners is noise. */
 const LATENCY_TOLERANCE = 1.25;
 
 /**
@@ -52,8 +52,9 @@ const LATENCY_TOLERANCE = 1.25;
  *   hedge delay, where a linear penalty left a 10× slower miner an eighth of its traffic and the subnet's
  *   p95 inside the slow range (load-tests/routing-strategies.ts).
  *   Faster miners get no bonus, since the chain already rewards them and a bonus would let one gateway's
- *   latency view override the chain. It is blended with a neutral 1 by confidence successes / (successes +
- *   LATENCY_DOUBT), so a lone sample counts for two thirds, and a stale one fades.
+ *   latency view override the chain. It is blended with a neutral 1 by confidence samples / (samples +
+ *   LATENCY_DOUBT), with samples the decayed count of answers and of calls a hedge overtook, so a lone
+ *   sample counts for two thirds, and a stale one fades.
  *
  * Every weight is positive; the router zeroes those of miners it must skip (tried, circuit open, full).
  * `median` may be passed by a caller that needs it too, so the latencies are sorted once per choice.
@@ -112,8 +113,24 @@ function speedOf(observed: ObservedQuality | undefined, median: number | undefin
   const latency = observed?.latencyEwmaMs;
   if (latency === undefined || median === undefined || latency <= 0) return 1;
   const measured = Math.min(1, (LATENCY_TOLERANCE * median) / latency) ** 2;
-  const confidence = observed!.successes / (observed!.successes + LATENCY_DOUBT);
+  const samples = observed!.latencySamples;
+  const confidence = samples / (samples + LATENCY_DOUBT);
   return 1 - confidence * (1 - measured);
+}
+
+/**
+ * Whether the gateway knows a miner to answer in typical time: its latency verdict is at least half trusted
+ * (confidence ≥ ½ in speedOf) and within LATENCY_TOLERANCE of the subnet's median, so its weight carries no
+ * speed penalty. A call to any other miner, never seen answering or seen slower, is a probe: finding out its
+ * latency is part of what the call is for.
+ */
+export function answersInTypicalTime(
+  observed: ObservedQuality | undefined,
+  median: number | undefined,
+): boolean {
+  const latency = observed?.latencyEwmaMs;
+  if (latency === undefined || median === undefined) return false;
+  return observed!.latencySamples >= LATENCY_DOUBT && latency <= LATENCY_TOLERANCE * median;
 }
 
 /** Median moving-average latency of the miners observed so far; undefined if none was. */

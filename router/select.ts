@@ -7,15 +7,24 @@ export function selectMiner<T>(
   weights: readonly number[],
   random: () => number = Math.random,
 ): T | undefined {
+  const index = selectIndex(weights, random);
+  return index === undefined ? undefined : candidates[index];
+}
+
+/** selectMiner's pick as an index into `weights`. */
+export function selectIndex(
+  weights: readonly number[],
+  random: () => number = Math.random,
+): number | undefined {
   let total = 0;
   for (const weight of weights) if (weight > 0) total += weight;
   if (total <= 0) return undefined;
   let point = random() * total;
-  let last: T | undefined;
-  for (let i = 0; i < candidates.length; i++) {
-    const weight = weights[i] ?? 0;
+  let last: number | undefined;
+  for (let i = 0; i < weights.length; i++) {
+    const weight = weights[i]!;
     if (weight <= 0) continue;
-    last = candidates[i];
+    last = i;
     point -= weight;
     if (point < 0) return last;
   }

@@ -44,14 +44,14 @@ function rows(...miners: MinerFacts[]): Float32Array {
 const healthy: MinerFacts = {
   incentive: 0.02,
   stake: 1_000,
-  observed: { successes: 30, failures: 0.2, timeouts: 0, latencyEwmaMs: 80 },
+  observed: { successes: 30, failures: 0.2, timeouts: 0, latencySamples: 30, latencyEwmaMs: 80 },
   latencyP95Ms: 110,
   msSinceLastFailure: 600_000,
   inFlight: 1,
 };
 const failing: MinerFacts = {
   ...healthy,
-  observed: { successes: 1, failures: 9, timeouts: 0, latencyEwmaMs: 80 },
+  observed: { successes: 1, failures: 9, timeouts: 0, latencySamples: 1, latencyEwmaMs: 80 },
   msSinceLastFailure: 500,
 };
 

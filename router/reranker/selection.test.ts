@@ -105,4 +105,21 @@ describe('selection with the reranker', () => {
     expect(recorded[1]!.features[FEATURE_NAMES.indexOf('log_in_flight')]).toBeCloseTo(Math.log1p(1), 5);
     await traces.close();
   });
+
+  it('records a call a hedge overtook as a bad trace once it waited longer than a slow answer takes', async () => {
+    const traces = createTraceRecorder();
+    const health = createMinerHealth({ ...settings, ranking: { traces } }, () => 0);
+    for (const miner of pool) {
+      const attempt = health.dispatch(miner);
+      attempt.succeeded(50);
+      attempt.release();
+    }
+    // The subnet's median (50 ms) is read as a miner is chosen.
+    health.report(pool);
+    health.dispatch(pool[0]!).abandoned(120);
+    health.dispatch(pool[1]!).abandoned(400);
+    health.dispatch(pool[2]!).abandoned();
+    expect(traces.recent().map((trace) => trace.outcome)).toEqual([1, 1, 1, 0]);
+    await traces.close();
+  });
 });

@@ -15,7 +15,7 @@ function scoreOf(model: ReturnType<typeof trainLogistic>['model'], miner: MinerF
 const healthy: MinerFacts = {
   incentive: 0.01,
   stake: 1_000,
-  observed: { successes: 20, failures: 0.3, timeouts: 0, latencyEwmaMs: 80 },
+  observed: { successes: 20, failures: 0.3, timeouts: 0, latencySamples: 20, latencyEwmaMs: 80 },
   latencyP95Ms: 120,
   msSinceLastFailure: 300_000,
   inFlight: 0,
@@ -26,7 +26,7 @@ describe('the reranker trainer', () => {
     const { model } = trainLogistic(traces);
     const failing: MinerFacts = {
       ...healthy,
-      observed: { successes: 2, failures: 8, timeouts: 0, latencyEwmaMs: 80 },
+      observed: { successes: 2, failures: 8, timeouts: 0, latencySamples: 2, latencyEwmaMs: 80 },
       msSinceLastFailure: 1_000,
     };
     const fresh: MinerFacts = {
