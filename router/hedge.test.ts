@@ -231,6 +231,23 @@ describe('hedged requests', () => {
       expect(routed).toMatchObject({ answer: 'uid3 answered', hedged: true });
     });
 
+    it('fails over to a miner known to answer in typical time, not to one never tried', async () => {
+      const { ask, calls, scripts } = fixture({
+        scripts: { 1: { firstChunkMs: 10 }, 2: { firstChunkMs: 10 }, 3: { firstChunkMs: 10 } },
+        hedge: NO_FLOOR,
+        random,
+      });
+      await warmUpWithout2(ask, scripts);
+      calls.length = 0;
+      scripts[1] = 'fail';
+      scripts[3] = { firstChunkMs: 10 };
+
+      draws = [0, 0];
+      const routed = await ask(200);
+      expect(calls.map((call) => call.uid)).toEqual([1, 3]);
+      expect(routed).toMatchObject({ answer: 'uid3 answered', hedged: false, attempts: 2 });
+    });
+
     it('learns the latency of a miner a hedge overtook, though it never answered', async () => {
       const { router, ask, scripts } = fixture({
         scripts: { 1: { firstChunkMs: 10 }, 2: { firstChunkMs: 5000 }, 3: { firstChunkMs: 10 } },

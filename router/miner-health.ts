@@ -197,16 +197,17 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
   }
 
   /**
-   * A miner to call next, by weighted random choice among those not tried, closed and with room. A `hedge`
-   * goes to a miner known to answer in typical time when any can take it: it is sent to cut a slow call
-   * short, which a probe of unknown or slow latency would not do.
+   * A miner to call next, by weighted random choice among those not tried, closed and with room. A `retry`
+   * (a hedge, or a failover) goes to a miner known to answer in typical time when any can take it: the
+   * request already spent its first try and may have no other, so a probe of unknown or slow latency,
+   * which is how miners get tried, belongs to first tries.
    */
   function choose(
     netuid: number,
     pool: readonly Candidate[],
     tried: ReadonlySet<number>,
     random?: () => number,
-    hedge = false,
+    retry = false,
   ): Choice {
     if (!limits.subnetHasRoom(netuid)) return { kind: 'at-capacity' };
     const now = clock();
@@ -229,7 +230,7 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
       }
     }
     const typical = (i: number) => answersInTypicalTime(inputs[i]!.observed, median);
-    if (hedge && weights.some((weight, i) => weight > 0 && typical(i))) {
+    if (retry && weights.some((weight, i) => weight > 0 && typical(i))) {
       for (let i = 0; i < pool.length; i++) if (!typical(i)) weights[i] = 0;
     }
     const chosen = selectIndex(weights, random);

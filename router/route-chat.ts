@@ -206,7 +206,7 @@ export function createChatRouter(options: ChatRouterOptions) {
 
     /** Starts a call to the next miner (a hedge of the running one, or not), or says why none can go. */
     function launch(hedge = false): Launch {
-      const choice = health.choose(netuid, pool, tried, options.random, hedge);
+      const choice = health.choose(netuid, pool, tried, options.random, tried.size > 0);
       if (choice.kind !== 'chosen') return choice;
       // Hedges and failovers alike are extra load on the subnet: both come out of its retry budget.
       // For a retry, an empty budget is as final as no miner left.
