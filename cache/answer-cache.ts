@@ -67,21 +67,22 @@ export function createAnswerCache(options: AnswerCacheOptions) {
   const { store, replicas } = options;
   const flights = new Map<string, Flight>();
 
+  /**
+   * The answer this process keeps in memory, at once: a hit needs no Redis, no flight and no await, so the
+   * caller may answer before building anything an upstream call would need (its signal, say).
+   */
+  function fromMemory<Meta>(key: string): Served<Meta> | undefined {
+    const cached = store.fromMemory(key);
+    if (!cached) return undefined;
+    options.observe('hit_memory');
+    return { status: 'hit', coalesced: false, meta: cached.meta as Meta, text: replayOf(cached) };
+  }
+
   async function answer<Meta>(lookup: AnswerLookup, produce: Produce<Meta>): Promise<Served<Meta>> {
     // A caller already gone would never leave its flight (its abort has fired): it must not join one.
     lookup.signal.throwIfAborted();
-    if (lookup.read) {
-      const cached = store.fromMemory(lookup.key);
-      if (cached) {
-        options.observe('hit_memory');
-        return {
-          status: 'hit',
-          coalesced: false,
-          meta: cached.meta as Meta,
-          text: replayChunks(cached.chunks),
-        };
-      }
-    }
+    const hit = lookup.read ? fromMemory<Meta>(lookup.key) : undefined;
+    if (hit) return hit;
     // A fresh-answer request must not join a flight that may be served from the cache.
     const flightKey = lookup.read ? lookup.key : `${lookup.key}!fresh`;
     let flight = flights.get(flightKey);
@@ -150,7 +151,9 @@ export function createAnswerCache(options: AnswerCacheOptions) {
       }
       stream.end();
       if (!produced.storable || lookup.ttlMs <= 0) return;
-      await store.store(lookup.key, { meta: produced.meta, chunks: stream.chunks }, lookup.ttlMs);
+      // Kept as one string: a replay sends it at once anyway, and one string takes less memory than chunks.
+      const chunks = stream.chunks.length > 1 ? [stream.chunks.join('')] : stream.chunks;
+      await store.store(lookup.key, { meta: produced.meta, chunks }, lookup.ttlMs);
       options.observe('stored');
     }
 
@@ -210,34 +213,44 @@ export function createAnswerCache(options: AnswerCacheOptions) {
 
   return {
     answer,
+    fromMemory,
     inFlight: () => flights.size,
   };
 }
 
 export type AnswerCache = ReturnType<typeof createAnswerCache>;
 
-const completeChunks = Symbol('complete chunks');
+const completeText = Symbol('complete text');
 
 /** An answer whose text is all here already: iterable like any other, or read whole at once. */
 interface CompleteText extends AsyncIterable<string> {
-  readonly [completeChunks]: readonly string[];
+  readonly [completeText]: string;
 }
 
-function replayChunks(chunks: readonly string[]): CompleteText {
-  return {
-    [completeChunks]: chunks,
-    async *[Symbol.asyncIterator]() {
-      yield* chunks;
-    },
-  };
+/** One replay per cached answer, made on its first hit: later hits allocate nothing for their text. */
+const replays = new WeakMap<CachedAnswer, CompleteText>();
+
+function replayOf(answer: CachedAnswer): CompleteText {
+  let replay = replays.get(answer);
+  if (!replay) {
+    const text = answer.chunks.join('');
+    replay = {
+      [completeText]: text,
+      async *[Symbol.asyncIterator]() {
+        if (text !== '') yield text;
+      },
+    };
+    replays.set(answer, replay);
+  }
+  return replay;
 }
 
 /**
  * The whole text when it is already complete (a cache hit): a caller answering at once skips an async
- * iteration per chunk, which on the cache-hit path costs more than the rest of writing the answer.
+ * iteration, which on the cache-hit path costs more than the rest of writing the answer.
  */
 export function completeTextOf(text: AsyncIterable<string>): string | undefined {
-  return completeChunks in text ? (text as CompleteText)[completeChunks].join('') : undefined;
+  return completeText in text ? (text as CompleteText)[completeText] : undefined;
 }
 
 async function* readThenLeave(stream: ReplayStream, leave: () => void): AsyncGenerator<string> {

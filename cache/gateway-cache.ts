@@ -104,6 +104,7 @@ export function createGatewayCache(options: GatewayCacheOptions) {
   return {
     settings,
     answer: answers.answer,
+    fromMemory: answers.fromMemory,
     /** An answer's lifetime: the subnet's own when its profile sets one. */
     ttlMs(profile: { cacheTtlSeconds?: number | undefined }): number {
       return profile.cacheTtlSeconds === undefined

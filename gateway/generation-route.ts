@@ -2,10 +2,10 @@ import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { ChatRequest } from '../adapters/index.ts';
-import { type CachedRouted, cachePolicyOf, type GatewayCache, routeThroughCache } from '../cache/index.ts';
-import type { ChatRouter, FannedOut, RoutableModel } from '../router/index.ts';
+import { answeredFromMemory, cachePolicyOf, type GatewayCache, routeThroughCache } from '../cache/index.ts';
+import type { ChatRouter, FannedOut, RoutableModel, RouteOptions } from '../router/index.ts';
 import type { Pipeline } from '../router/pipelines/index.ts';
-import { noteFanout, noteRequestedModel, noteUsage } from '../telemetry/index.ts';
+import { noteFanout, noteUsage } from '../telemetry/index.ts';
 import type { Drain } from './drain.ts';
 import { invalidRequest, toHttpError } from './errors.ts';
 import { fanoutOf, type generationFields } from './generation-schema.ts';
@@ -55,7 +55,6 @@ export function generationHandler<Body extends GenerationBody>(
     const found = modelFor(deps.catalog, body.model, 'chat');
     if (!found.ok) return c.json(found.error.body, found.error.status);
     const { model } = found;
-    noteRequestedModel(model.id, model.profile.netuid);
     const fanout = fanoutOf(c.req.header('x-taogate-fanout'), body, deps.router.maxFanout);
     if (!fanout.ok) return c.json(fanout.error.body, fanout.error.status);
     const request = endpoint.toChatRequest(body);
@@ -71,43 +70,28 @@ export function generationHandler<Body extends GenerationBody>(
       const error = invalidRequest(cachePolicy.message, cachePolicy.param, 'invalid_value');
       return c.json(error.body, error.status);
     }
-    const routeOptions = {
-      // Past the drain timeout on shutdown, upstream calls stop (and release what they hold) too.
-      signal: AbortSignal.any([c.req.raw.signal, deps.drain.cut]),
-      deadlineMs: deps.deadlineMs,
-      whole: body.stream !== true,
-    };
     if (fanout.fanout > 1) {
-      noteFanout();
-      let best: FannedOut;
+      const options = { ...routeOptionsOf(c, deps, body), fanout: fanout.fanout };
+      return answerFannedOut(c, deps, endpoint.shape, model, request, options);
+    }
+
+    let routed = answeredFromMemory(deps.cache, cachePolicy.policy, {
+      catalog: deps.catalog,
+      model,
+      request,
+    });
+    if (!routed) {
       try {
-        best = await deps.router.fanOut(
-          model.profile,
-          { ...request, model: model.model },
-          { ...routeOptions, fanout: fanout.fanout },
-        );
+        routed = await routeThroughCache(deps.cache, cachePolicy.policy, {
+          router: deps.router,
+          catalog: deps.catalog,
+          model,
+          request,
+          options: routeOptionsOf(c, deps, body),
+        });
       } catch (error) {
         return routingFailed(c, deps, model, error);
       }
-      c.header('x-taogate-miner', minerName(best.winner));
-      c.header('x-taogate-fanout-miners', best.queried.map(({ miner }) => minerName(miner)).join(','));
-      c.header('x-taogate-fanout-verdicts', best.queried.map(({ verdict }) => verdict).join(','));
-      const usage = usageOf(promptTextOf(request), best.text);
-      noteUsage(usage);
-      return c.json(endpoint.shape.complete(endpoint.shape.newId(), model.id, best.text, usage));
-    }
-
-    let routed: CachedRouted;
-    try {
-      routed = await routeThroughCache(deps.cache, cachePolicy.policy, {
-        router: deps.router,
-        catalog: deps.catalog,
-        model,
-        request,
-        options: routeOptions,
-      });
-    } catch (error) {
-      return routingFailed(c, deps, model, error);
     }
     c.header('x-taogate-cache', routed.cache);
     if (routed.coalesced) c.header('x-taogate-coalesced', '1');
@@ -123,6 +107,40 @@ export function generationHandler<Body extends GenerationBody>(
       includeUsage: body.stream_options?.include_usage === true,
     });
   };
+}
+
+/** How an upstream call for this request runs; built only when one is made (a cache hit needs none). */
+function routeOptionsOf(c: Context, deps: GenerationRouteDeps, body: GenerationBody): RouteOptions {
+  return {
+    // Past the drain timeout on shutdown, upstream calls stop (and release what they hold) too.
+    signal: AbortSignal.any([c.req.raw.signal, deps.drain.cut]),
+    deadlineMs: deps.deadlineMs,
+    whole: body.stream !== true,
+  };
+}
+
+/** Best-of-k: several miners answer whole, the best answer is sent, and the headers say who was asked. */
+async function answerFannedOut(
+  c: Context,
+  deps: GenerationRouteDeps,
+  shape: ResponseShape,
+  model: RoutableModel,
+  request: ChatRequest,
+  options: RouteOptions & { fanout: number },
+): Promise<Response> {
+  noteFanout();
+  let best: FannedOut;
+  try {
+    best = await deps.router.fanOut(model.profile, { ...request, model: model.model }, options);
+  } catch (error) {
+    return routingFailed(c, deps, model, error);
+  }
+  c.header('x-taogate-miner', minerName(best.winner));
+  c.header('x-taogate-fanout-miners', best.queried.map(({ miner }) => minerName(miner)).join(','));
+  c.header('x-taogate-fanout-verdicts', best.queried.map(({ verdict }) => verdict).join(','));
+  const usage = usageOf(promptTextOf(request), best.text);
+  noteUsage(usage);
+  return c.json(shape.complete(shape.newId(), model.id, best.text, usage));
 }
 
 /** No miner answered: the error's HTTP form, logged when it is the gateway's or the subnet's fault. */
