@@ -4,21 +4,21 @@ import type { RequestTelemetry } from '../telemetry/index.ts';
  * The `Server-Timing` header of a response (W3C Server Timing): `queue` (arrival to the first upstream
  * call, or the time a gateway queue reported), one `attempt-N` per upstream call (to its first chunk, or to
  * its failure, described by miner and outcome), `upstream` (first call to headers), `cache` when a cache was
- * consulted, and `gateway` (arrival to headers). Durations in ms, as browsers' dev tools show them.
+ * consulted, and `gateway` (arrival to headers). Durations in ms, as browsers' dev tools show them. Built
+ * as one string, once per response.
  */
 export function serverTimingOf(request: RequestTelemetry, headersMs: number): string {
-  const parts: string[] = [];
-  if (request.cache) parts.push(`cache;desc="${request.cache}"`);
-  parts.push(`queue;dur=${ms(request.queueMs ?? request.firstDispatchMs ?? 0)}`);
+  let header = request.cache ? `cache;desc="${request.cache}", ` : '';
+  header += `queue;dur=${ms(request.queueMs ?? request.firstDispatchMs ?? 0)}`;
   for (const step of request.steps) {
-    parts.push(`${step.name};dur=${ms(step.durMs ?? headersMs - step.startMs)};desc="${step.desc}"`);
+    header += `, ${step.name};dur=${ms(step.durMs ?? headersMs - step.startMs)};desc="${step.desc}"`;
   }
   if (request.firstDispatchMs !== undefined)
-    parts.push(`upstream;dur=${ms(headersMs - request.firstDispatchMs)}`);
-  parts.push(`gateway;dur=${ms(headersMs)}`);
-  return parts.join(', ');
+    header += `, upstream;dur=${ms(headersMs - request.firstDispatchMs)}`;
+  return `${header}, gateway;dur=${ms(headersMs)}`;
 }
 
-function ms(value: number): string {
-  return Math.max(0, value).toFixed(1);
+/** To 0.1 ms; whole numbers without their `.0`. */
+function ms(value: number): number {
+  return value > 0 ? Math.round(value * 10) / 10 : 0;
 }

@@ -1,6 +1,9 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { labelSets } from './label-sets.ts';
 import { type CacheResult, currentRequest } from './request-context.ts';
 import { registerScrapeGauges } from './scrape-gauges.ts';
+import { scrapeTimeCounts } from './scrape-time-counts.ts';
+import { TAOGATE_CACHE, TAOGATE_COALESCED, TAOGATE_SPENT_RAO } from './span-attributes.ts';
 import { createSubnetTraffic } from './subnet-traffic.ts';
 
 /** Latency buckets in seconds: from a cache-hit-fast answer to a slow miner near the default deadline. */
@@ -53,6 +56,16 @@ export interface AttemptObservation {
   firstChunkSeconds: number | undefined;
 }
 
+type HttpLabels = { route: string; status: string; netuid: string };
+type ModelLabels = { netuid: string; model: string };
+type AttemptLabels = {
+  netuid: string;
+  protocol: string;
+  miner_bucket: string;
+  outcome: string;
+  code: string;
+};
+
 /**
  * The gateway's Prometheus metrics, in a registry of its own so several gateways can share a process
  * (tests). Label values are bounded: routes and statuses, netuids and catalogue models from the profiles,
@@ -62,12 +75,20 @@ export function createGatewayMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'taogate_' });
   const registers = [registry];
+  // The counters bumped on every request or attempt are summed in plain Maps and handed over at scrape.
+  const httpCounts = scrapeTimeCounts<HttpLabels>();
+  const modelCounts = scrapeTimeCounts<ModelLabels>();
+  const tokenCounts = scrapeTimeCounts<ModelLabels & { type: string }>();
+  const attemptCounts = scrapeTimeCounts<AttemptLabels>();
   const httpLabels = ['route', 'status', 'netuid'] as const;
-  const httpRequests = new Counter({
+  new Counter({
     name: 'taogate_http_requests_total',
     help: 'HTTP requests answered, by route, status and the subnet that answered',
     labelNames: httpLabels,
     registers,
+    collect() {
+      httpCounts.flushInto(this);
+    },
   });
   const httpLatency = new Histogram({
     name: 'taogate_http_request_duration_seconds',
@@ -83,11 +104,14 @@ export function createGatewayMetrics() {
   });
 
   const modelLabels = ['netuid', 'model'] as const;
-  const generations = new Counter({
+  new Counter({
     name: 'taogate_model_requests_total',
     help: 'Generation requests per subnet and model asked for',
     labelNames: modelLabels,
     registers,
+    collect() {
+      modelCounts.flushInto(this);
+    },
   });
   const generationErrors = new Counter({
     name: 'taogate_model_request_errors_total',
@@ -109,18 +133,24 @@ export function createGatewayMetrics() {
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  const tokens = new Counter({
+  new Counter({
     name: 'taogate_model_tokens_total',
     help: 'Tokens in prompts (input) and answers (output), estimated where subnets report none',
     labelNames: [...modelLabels, 'type'],
     registers,
+    collect() {
+      tokenCounts.flushInto(this);
+    },
   });
 
-  const attempts = new Counter({
+  new Counter({
     name: 'taogate_upstream_attempts_total',
     help: 'Calls to miners by outcome and the miner’s on-chain incentive-rank bucket',
     labelNames: ['netuid', 'protocol', 'miner_bucket', 'outcome', 'code'],
     registers,
+    collect() {
+      attemptCounts.flushInto(this);
+    },
   });
   const attemptFirstChunk = new Histogram({
     name: 'taogate_upstream_first_chunk_seconds',
@@ -170,6 +200,46 @@ export function createGatewayMetrics() {
   const gauges = registerScrapeGauges(registers);
   const traffic = createSubnetTraffic();
 
+  const subnetLabels = labelSets((netuid: number) => ({ netuid: String(netuid) }));
+  const httpLabelsOf = labelSets(
+    (route: string, status: number, netuid: number | undefined): HttpLabels => ({
+      route,
+      status: String(status),
+      netuid: netuid === undefined ? 'none' : String(netuid),
+    }),
+  );
+  const modelLabelsOf = labelSets((netuid: number, model: string) => {
+    const labels: ModelLabels = { netuid: String(netuid), model };
+    return { labels, input: { ...labels, type: 'input' }, output: { ...labels, type: 'output' } };
+  });
+  const modelErrorLabelsOf = labelSets((netuid: number, model: string, code: string) => ({
+    ...modelLabelsOf(netuid, model).labels,
+    code,
+  }));
+  const attemptLabelsOf = labelSets(
+    (
+      netuid: number,
+      protocol: string,
+      bucket: MinerBucket,
+      outcome: AttemptOutcomeLabel,
+      code: string,
+    ): AttemptLabels => ({
+      netuid: String(netuid),
+      protocol,
+      miner_bucket: bucket,
+      outcome,
+      code,
+    }),
+  );
+  const bucketLabelsOf = labelSets((netuid: number, bucket: MinerBucket) => ({
+    netuid: String(netuid),
+    miner_bucket: bucket,
+  }));
+  const cacheLabelsOf = labelSets((netuid: number, result: CacheResult) => ({
+    netuid: String(netuid),
+    result,
+  }));
+
   return {
     contentType: registry.contentType,
     render: () => registry.metrics(),
@@ -177,12 +247,8 @@ export function createGatewayMetrics() {
     traffic,
 
     observeRequest({ route, status, netuid, seconds }: RequestObservation): void {
-      const labels = {
-        route,
-        status: String(status),
-        netuid: netuid === undefined ? 'none' : String(netuid),
-      };
-      httpRequests.inc(labels);
+      const labels = httpLabelsOf(route, status, netuid);
+      httpCounts.add(labels);
       httpLatency.observe(labels, seconds);
     },
     /** Counts a request in flight; call the returned function once when its last byte is sent. */
@@ -191,52 +257,51 @@ export function createGatewayMetrics() {
       return () => inFlight.dec();
     },
     observeGeneration(observation: GenerationObservation): void {
-      const labels = { netuid: String(observation.netuid), model: observation.model };
-      generations.inc(labels);
-      generationLatency.observe(labels, observation.seconds);
+      const { netuid, model } = observation;
+      const series = modelLabelsOf(netuid, model);
+      modelCounts.add(series.labels);
+      generationLatency.observe(series.labels, observation.seconds);
       if (observation.firstTokenSeconds !== undefined)
-        timeToFirstToken.observe(labels, observation.firstTokenSeconds);
+        timeToFirstToken.observe(series.labels, observation.firstTokenSeconds);
       if (observation.errorCode !== undefined)
-        generationErrors.inc({ ...labels, code: observation.errorCode });
-      if (observation.inputTokens) tokens.inc({ ...labels, type: 'input' }, observation.inputTokens);
-      if (observation.outputTokens) tokens.inc({ ...labels, type: 'output' }, observation.outputTokens);
+        generationErrors.inc(modelErrorLabelsOf(netuid, model, observation.errorCode));
+      if (observation.inputTokens) tokenCounts.add(series.input, observation.inputTokens);
+      if (observation.outputTokens) tokenCounts.add(series.output, observation.outputTokens);
       traffic.recordRequest(observation);
     },
     observeAttempt(observation: AttemptObservation): void {
-      const netuid = String(observation.netuid);
-      attempts.inc({
-        netuid,
-        protocol: observation.protocol,
-        miner_bucket: observation.minerBucket,
-        outcome: observation.outcome,
-        code: observation.errorCode ?? '',
-      });
+      const { netuid, minerBucket } = observation;
+      attemptCounts.add(
+        attemptLabelsOf(
+          netuid,
+          observation.protocol,
+          minerBucket,
+          observation.outcome,
+          observation.errorCode ?? '',
+        ),
+      );
       if (observation.firstChunkSeconds !== undefined)
-        attemptFirstChunk.observe(
-          { netuid, miner_bucket: observation.minerBucket },
-          observation.firstChunkSeconds,
-        );
+        attemptFirstChunk.observe(bucketLabelsOf(netuid, minerBucket), observation.firstChunkSeconds);
     },
     hedged(netuid: number): void {
-      hedges.inc({ netuid: String(netuid) });
+      hedges.inc(subnetLabels(netuid));
     },
     /**
      * A response-cache lookup for a request to `netuid` (the caching layer calls this). Also marks the
      * request being served, so its span and Server-Timing say whether it came from the cache.
      */
     cacheLookup(netuid: number, result: CacheResult): void {
-      cacheLookups.inc({ netuid: String(netuid), result });
+      cacheLookups.inc(cacheLabelsOf(netuid, result));
       traffic.recordCacheLookup(netuid, result);
       const request = currentRequest();
       if (!request) return;
       request.cache = result;
-      request.span?.setAttribute('taogate.cache', result);
+      request.span?.setAttribute(TAOGATE_CACHE, result);
     },
     /** A request served by joining an identical one already in flight (the caching layer calls this). */
     coalesced(netuid: number): void {
-      coalescedRequests.inc({ netuid: String(netuid) });
-      const request = currentRequest();
-      request?.span?.setAttribute('taogate.coalesced', true);
+      coalescedRequests.inc(subnetLabels(netuid));
+      currentRequest()?.span?.setAttribute(TAOGATE_COALESCED, true);
     },
     /** How many requests wait in the named queue now. */
     setQueueDepth(queue: string, depth: number): void {
@@ -250,8 +315,8 @@ export function createGatewayMetrics() {
     },
     /** Rao charged to a caller for a request to `netuid` (the billing ledger calls this on commit). */
     spent(netuid: number, rao: number | bigint): void {
-      spentRao.inc({ netuid: String(netuid) }, Number(rao));
-      currentRequest()?.span?.setAttribute('taogate.spent_rao', Number(rao));
+      spentRao.inc(subnetLabels(netuid), Number(rao));
+      currentRequest()?.span?.setAttribute(TAOGATE_SPENT_RAO, Number(rao));
     },
     /** Reads miners' circuits and open calls at scrape time (the router's stats). */
     watchSubnets: gauges.watchSubnets,

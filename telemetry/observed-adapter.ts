@@ -1,9 +1,17 @@
-import { type Context, context, type Span, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
 import { ATTR_ERROR_TYPE, ATTR_SERVER_ADDRESS, ATTR_SERVER_PORT } from '@opentelemetry/semantic-conventions';
 import type { CallOptions, MinerTarget } from '../adapters/index.ts';
 import type { AttemptOutcomeLabel, GatewayMetrics } from './metrics.ts';
 import type { MinerBucketOf } from './miner-buckets.ts';
-import { currentRequest, elapsedMs, type RequestTelemetry, type TimingStep } from './request-context.ts';
+import { currentRequest, type RequestTelemetry, type TimingStep } from './request-context.ts';
 import * as attr from './span-attributes.ts';
 import { gatewayTracer } from './tracing.ts';
 
@@ -30,20 +38,20 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
   const tracer = gatewayTracer();
 
   function begin(protocol: string, target: MinerTarget, hedge: boolean): AttemptWatch {
+    const started = performance.now();
     const request = currentRequest();
     const number = request ? ++request.attempts : 1;
-    if (request) request.firstDispatchMs ??= elapsedMs(request);
+    if (request) request.firstDispatchMs ??= started - request.startedAt;
     if (hedge) deps.metrics?.hedged(target.netuid);
     const bucket = deps.minerBucket(target.netuid, target.uid);
     const span = deps.tracing ? startSpan(request, protocol, target, number, hedge, bucket) : undefined;
     const step: TimingStep | undefined = request && {
       name: `attempt-${number}`,
-      startMs: elapsedMs(request),
+      startMs: started - request.startedAt,
       durMs: undefined,
       desc: `sn${target.netuid}/uid${target.uid}${hedge ? ' hedge' : ''}`,
     };
     if (step) request!.steps.push(step);
-    const started = performance.now();
     let firstChunkMs: number | undefined;
     let ended = false;
 
@@ -51,8 +59,9 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
       context: span && trace.setSpan(context.active(), span),
       firstChunk() {
         if (firstChunkMs !== undefined) return;
-        firstChunkMs = performance.now() - started;
-        if (request) request.firstChunkMs ??= elapsedMs(request);
+        const now = performance.now();
+        firstChunkMs = now - started;
+        if (request) request.firstChunkMs ??= now - request.startedAt;
         if (step) {
           // What Server-Timing says of it: a stream's headers go out before the answer ends.
           step.durMs = firstChunkMs;
@@ -97,30 +106,24 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
   ): Span {
     const operation = request?.operation ?? 'chat';
     const model = (request?.netuid === target.netuid ? request.model : undefined) ?? `sn${target.netuid}`;
-    return tracer.startSpan(
-      `${operation} ${model}`,
-      {
-        kind: SpanKind.CLIENT,
-        attributes: {
-          [attr.GEN_AI_OPERATION_NAME]: operation,
-          [attr.GEN_AI_PROVIDER_NAME]: attr.BITTENSOR,
-          [attr.GEN_AI_SYSTEM]: attr.BITTENSOR,
-          [attr.GEN_AI_REQUEST_MODEL]: model,
-          [ATTR_SERVER_ADDRESS]: target.ip,
-          [ATTR_SERVER_PORT]: target.port,
-          [attr.TAOGATE_NETUID]: target.netuid,
-          [attr.TAOGATE_MINER_UID]: target.uid,
-          [attr.TAOGATE_MINER_HOTKEY]: target.hotkey,
-          [attr.TAOGATE_MINER_BUCKET]: bucket,
-          [attr.TAOGATE_PROTOCOL]: protocol,
-          [attr.TAOGATE_ATTEMPT]: number,
-          [attr.TAOGATE_HEDGE]: hedge,
-          [attr.TAOGATE_FANOUT]: request?.fanout ?? false,
-          [attr.TAOGATE_CACHE]: request?.cache ?? 'none',
-        },
-      },
-      context.active(),
-    );
+    // Facts of the whole request (its cache lookup, its model's usage) are on the server span above.
+    const attributes: Attributes = {
+      [attr.GEN_AI_OPERATION_NAME]: operation,
+      [attr.GEN_AI_PROVIDER_NAME]: attr.BITTENSOR,
+      [attr.GEN_AI_REQUEST_MODEL]: model,
+      [ATTR_SERVER_ADDRESS]: target.ip,
+      [ATTR_SERVER_PORT]: target.port,
+      [attr.TAOGATE_NETUID]: target.netuid,
+      [attr.TAOGATE_MINER_UID]: target.uid,
+      [attr.TAOGATE_MINER_HOTKEY]: target.hotkey,
+      [attr.TAOGATE_MINER_BUCKET]: bucket,
+      [attr.TAOGATE_PROTOCOL]: protocol,
+      [attr.TAOGATE_ATTEMPT]: number,
+      [attr.TAOGATE_HEDGE]: hedge,
+    };
+    // Set only on fan-out calls, the rare case, rather than `false` on every other one.
+    if (request?.fanout) attributes[attr.TAOGATE_FANOUT] = true;
+    return tracer.startSpan(`${operation} ${model}`, { kind: SpanKind.CLIENT, attributes }, context.active());
   }
 
   function observeCall(protocol: string, call: TaskCall): TaskCall {

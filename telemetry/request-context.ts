@@ -77,11 +77,6 @@ export function currentRequest(): RequestTelemetry | undefined {
   return storage.getStore();
 }
 
-/** Since the request arrived, in ms. */
-export function elapsedMs(request: RequestTelemetry): number {
-  return performance.now() - request.startedAt;
-}
-
 /** The route resolved the model: metrics and the span are labelled with it and its subnet. */
 export function noteRequestedModel(model: string, netuid: number): void {
   const request = storage.getStore();

@@ -1,4 +1,5 @@
 import {
+  type Attributes,
   context,
   propagation,
   ROOT_CONTEXT,
@@ -33,26 +34,17 @@ export function startRequestSpan(
   requestId: string,
 ): { span: Span; context: ReturnType<typeof context.active> } {
   const parent = propagation.extract(ROOT_CONTEXT, headers, headerGetter);
+  const attributes: Attributes = {
+    [ATTR_HTTP_REQUEST_METHOD]: method,
+    [ATTR_URL_PATH]: path,
+    [attr.TAOGATE_REQUEST_ID]: requestId,
+  };
   const operation = attr.OPERATION_BY_ROUTE[path];
-  const span = gatewayTracer().startSpan(
-    `${method} ${path}`,
-    {
-      kind: SpanKind.SERVER,
-      attributes: {
-        [ATTR_HTTP_REQUEST_METHOD]: method,
-        [ATTR_URL_PATH]: path,
-        [attr.TAOGATE_REQUEST_ID]: requestId,
-        ...(operation
-          ? {
-              [attr.GEN_AI_OPERATION_NAME]: operation,
-              [attr.GEN_AI_PROVIDER_NAME]: attr.BITTENSOR,
-              [attr.GEN_AI_SYSTEM]: attr.BITTENSOR,
-            }
-          : {}),
-      },
-    },
-    parent,
-  );
+  if (operation) {
+    attributes[attr.GEN_AI_OPERATION_NAME] = operation;
+    attributes[attr.GEN_AI_PROVIDER_NAME] = attr.BITTENSOR;
+  }
+  const span = gatewayTracer().startSpan(`${method} ${path}`, { kind: SpanKind.SERVER, attributes }, parent);
   return { span, context: trace.setSpan(parent, span) };
 }
 
@@ -79,7 +71,7 @@ export function endRequestSpan(request: RequestTelemetry, end: RequestEnd): void
     span.setAttribute(attr.GEN_AI_RESPONSE_MODEL, end.servedBy ?? request.model);
   }
   if (request.netuid !== undefined) span.setAttribute(attr.TAOGATE_NETUID, request.netuid);
-  if (end.miner) span.setAttribute('taogate.miner', end.miner);
+  if (end.miner) span.setAttribute(attr.TAOGATE_MINER, end.miner);
   if (request.inputTokens !== undefined)
     span.setAttribute(attr.GEN_AI_USAGE_INPUT_TOKENS, request.inputTokens);
   if (request.outputTokens !== undefined)

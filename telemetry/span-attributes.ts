@@ -4,9 +4,8 @@
  * unstable names: an upgrade cannot rename them under us. Gateway-specific facts use the `taogate.` prefix.
  */
 export const GEN_AI_OPERATION_NAME = 'gen_ai.operation.name';
+/** Replaces the deprecated `gen_ai.system`, which is not set as well: one attribute per fact on every span. */
 export const GEN_AI_PROVIDER_NAME = 'gen_ai.provider.name';
-/** Deprecated in favour of `gen_ai.provider.name`; still set, as most backends key on it today. */
-export const GEN_AI_SYSTEM = 'gen_ai.system';
 export const GEN_AI_REQUEST_MODEL = 'gen_ai.request.model';
 export const GEN_AI_RESPONSE_MODEL = 'gen_ai.response.model';
 export const GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens';
@@ -25,6 +24,8 @@ export const OPERATION_BY_ROUTE: Readonly<Record<string, string>> = {
 };
 
 export const TAOGATE_NETUID = 'taogate.netuid';
+/** The miner that answered a request, `sn1/uid3`, on its server span. */
+export const TAOGATE_MINER = 'taogate.miner';
 export const TAOGATE_MINER_UID = 'taogate.miner.uid';
 export const TAOGATE_MINER_HOTKEY = 'taogate.miner.hotkey';
 export const TAOGATE_MINER_BUCKET = 'taogate.miner.incentive_bucket';
@@ -33,5 +34,7 @@ export const TAOGATE_ATTEMPT = 'taogate.attempt';
 export const TAOGATE_HEDGE = 'taogate.hedge';
 export const TAOGATE_FANOUT = 'taogate.fanout';
 export const TAOGATE_CACHE = 'taogate.cache';
+export const TAOGATE_COALESCED = 'taogate.coalesced';
+export const TAOGATE_SPENT_RAO = 'taogate.spent_rao';
 export const TAOGATE_OUTCOME = 'taogate.outcome';
 export const TAOGATE_REQUEST_ID = 'taogate.request_id';

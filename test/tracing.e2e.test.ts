@@ -66,13 +66,14 @@ describe('tracing', () => {
       'http.response.status_code': 200,
       'gen_ai.operation.name': 'chat',
       'gen_ai.provider.name': 'bittensor',
-      'gen_ai.system': 'bittensor',
       'gen_ai.request.model': 'sn1/apex-chat',
       'gen_ai.response.model': 'sn1/apex-chat',
       'taogate.request_id': response.headers.get('x-request-id'),
     });
     expect(attributes(server)['gen_ai.usage.input_tokens']).toBeGreaterThan(0);
     expect(attributes(server)['gen_ai.usage.output_tokens']).toBeGreaterThan(0);
+    // gen_ai.provider.name replaces the deprecated gen_ai.system: one attribute per fact.
+    expect(attributes(server)).not.toHaveProperty('gen_ai.system');
 
     const attempts = spans.filter((span) => span.kind === SpanKind.CLIENT);
     expect(attempts).toHaveLength(1);
@@ -92,6 +93,9 @@ describe('tracing', () => {
       'taogate.outcome': 'answered',
     });
     expect(attributes(attempt!)['taogate.miner.hotkey']).toMatch(/^5/);
+    // Only fan-out calls say so; the request's cache result is on the server span, not on each attempt.
+    expect(attributes(attempt!)).not.toHaveProperty('taogate.fanout');
+    expect(attributes(attempt!)).not.toHaveProperty('taogate.cache');
     expect(attributes(attempt!)['gen_ai.response.time_to_first_chunk']).toBeGreaterThan(0);
   });
 
