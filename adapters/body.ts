@@ -9,9 +9,14 @@ export async function readCappedText(
   body: Dispatcher.ResponseData['body'],
   maxBytes = MAX_UPSTREAM_BYTES,
 ): Promise<string> {
+  const decoder = cappedDecoder(maxBytes);
   let text = '';
-  for await (const chunk of streamCappedText(body, maxBytes)) text += chunk;
-  return text;
+  try {
+    for await (const chunk of body as AsyncIterable<Buffer>) text += decoder.decode(chunk);
+    return text + decoder.end();
+  } finally {
+    body.destroy();
+  }
 }
 
 /** Decodes a response body as UTF-8 text chunks, split safely across multi-byte characters, with a cap. */
@@ -19,24 +24,55 @@ export async function* streamCappedText(
   body: Dispatcher.ResponseData['body'],
   maxBytes = MAX_UPSTREAM_BYTES,
 ): AsyncGenerator<string> {
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let size = 0;
+  const decoder = cappedDecoder(maxBytes);
   try {
     for await (const chunk of body as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > maxBytes) throw new UpstreamError('upstream_invalid', 'the miner sent an oversized answer');
-      const text = decoder.decode(chunk, { stream: true });
+      const text = decoder.decode(chunk);
       if (text) yield text;
     }
-    const tail = decoder.decode();
+    const tail = decoder.end();
     if (tail) yield tail;
-  } catch (error) {
-    if (error instanceof TypeError)
-      throw new UpstreamError('upstream_invalid', 'the miner sent invalid UTF-8');
-    throw error;
   } finally {
     body.destroy();
   }
+}
+
+export interface CappedDecoder {
+  /** The text of one more chunk (a character split across chunks comes out with the chunk that ends it). */
+  decode(chunk: Uint8Array): string;
+  /** What is left once the body has ended: a character cut off there is invalid UTF-8. */
+  end(): string;
+}
+
+/**
+ * Strict UTF-8 decoding of a body read chunk by chunk, by whoever reads it (no generator layer of its own
+ * on the streaming hot path): more than `maxBytes` in all, or invalid UTF-8, is `upstream_invalid`.
+ */
+export function cappedDecoder(maxBytes = MAX_UPSTREAM_BYTES): CappedDecoder {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let size = 0;
+  return {
+    decode(chunk) {
+      size += chunk.length;
+      if (size > maxBytes) throw new UpstreamError('upstream_invalid', 'the miner sent an oversized answer');
+      try {
+        return decoder.decode(chunk, { stream: true });
+      } catch {
+        throw invalidUtf8();
+      }
+    },
+    end() {
+      try {
+        return decoder.decode();
+      } catch {
+        throw invalidUtf8();
+      }
+    },
+  };
+}
+
+function invalidUtf8(): UpstreamError {
+  return new UpstreamError('upstream_invalid', 'the miner sent invalid UTF-8');
 }
 
 /** Parses JSON, or undefined when the text is not JSON (for bodies read only for what they may tell). */

@@ -1,5 +1,5 @@
 import type { Dispatcher } from 'undici';
-import { readCappedText, streamCappedText } from './body.ts';
+import { readCappedText } from './body.ts';
 import { completionText, embeddingVectors, generatedImages, maxImagesAnswerBytes } from './openai-answers.ts';
 import { openAiChatBody, openAiErrorMessage } from './openai-chat.ts';
 import { openAiStreamText } from './openai-stream.ts';
@@ -46,7 +46,7 @@ export function createOpenAiApiAdapter(options: OpenAiApiOptions): CompleteAdapt
   };
   const streamed: AnswerReading = {
     ...upstream,
-    text: (response) => openAiStreamText(streamCappedText(response.body)),
+    text: (response) => openAiStreamText(response.body),
   };
   const whole: AnswerReading = {
     ...upstream,
