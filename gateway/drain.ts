@@ -1,5 +1,6 @@
 import type { MiddlewareHandler } from 'hono';
 import { httpError } from './errors.ts';
+import { type CuttableStream, cuttableStreamOf } from './event-stream.ts';
 
 /** The reason requests still in flight are cut: the drain timeout passed while the gateway shut down. */
 export class GatewayShuttingDown extends Error {
@@ -62,7 +63,15 @@ export function createDrain(): Drain {
       }
       // The content type first: reading `body` of a JSON answer would turn @hono/node-server's ready-made
       // string response into a web stream, and cost every JSON answer a stream and extra socket writes.
-      const body = isEventStream(c.res) ? c.res.body : null;
+      if (!isEventStream(c.res)) return;
+      // Streams written through eventStream are ended in place; others (wrapped by billing) get a wrapper.
+      const cuttable = cuttableStreamOf(c.res);
+      if (cuttable) {
+        streaming = true;
+        cutOnAbort(cuttable, controller.signal, ended);
+        return;
+      }
+      const body = c.res.body;
       if (body) {
         streaming = true;
         c.res = new Response(endStreamOnCut(body, controller.signal, ended), c.res);
@@ -102,6 +111,17 @@ export function createDrain(): Drain {
 
 function isEventStream(response: Response): boolean {
   return response.headers.get('content-type')?.startsWith('text/event-stream') === true;
+}
+
+/** Ends the stream with the shutting-down event if `cut` aborts first; `onEnd` once it has settled. */
+function cutOnAbort(stream: CuttableStream, cut: AbortSignal, onEnd: () => void): void {
+  const onCut = () => stream.cut(SHUTTING_DOWN_EVENT);
+  if (cut.aborted) onCut();
+  else cut.addEventListener('abort', onCut, { once: true });
+  stream.onSettled(() => {
+    cut.removeEventListener('abort', onCut);
+    onEnd();
+  });
 }
 
 /**
