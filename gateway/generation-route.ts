@@ -24,7 +24,7 @@ export interface GenerationRouteDeps {
   /** Named pipelines, answered for the models `pipeline/<name>`. */
   pipelines?: ReadonlyMap<string, Pipeline>;
   requestLimits: RequestLimits;
-  drain: Pick<Drain, 'cut'>;
+  drain: Pick<Drain, 'cut' | 'signalFor'>;
   /** Response cache and coalescing; requests go straight upstream without it. */
   cache?: GatewayCache;
 }
@@ -113,7 +113,7 @@ export function generationHandler<Body extends GenerationBody>(
 function routeOptionsOf(c: Context, deps: GenerationRouteDeps, body: GenerationBody): RouteOptions {
   return {
     // Past the drain timeout on shutdown, upstream calls stop (and release what they hold) too.
-    signal: AbortSignal.any([c.req.raw.signal, deps.drain.cut]),
+    signal: deps.drain.signalFor(c),
     deadlineMs: deps.deadlineMs,
     whole: body.stream !== true,
   };
