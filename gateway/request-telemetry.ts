@@ -7,7 +7,6 @@ import {
   type GatewayMetrics,
   newRequestTelemetry,
   OPERATION_BY_ROUTE,
-  runInSpanContext,
   startRequestSpan,
   withRequest,
 } from '../telemetry/index.ts';
@@ -37,10 +36,11 @@ export function requestTelemetry(deps: RequestTelemetryDeps) {
       id,
       startedAt,
       span: traced?.span,
+      traceContext: traced?.context,
       operation: OPERATION_BY_ROUTE[path],
     });
     const inFlightDone = deps.metrics?.requestStarted();
-    await withRequest(request, () => (traced ? runInSpanContext(traced.context, next) : next()));
+    await withRequest(request, next);
 
     const headersMs = performance.now() - startedAt;
     const headers = c.res.headers;

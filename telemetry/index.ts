@@ -20,7 +20,7 @@ export {
   requestLogFields,
   withRequest,
 } from './request-context.ts';
-export { endRequestSpan, runInSpanContext, startRequestSpan } from './request-span.ts';
+export { endRequestSpan, startRequestSpan } from './request-span.ts';
 export type { CacheGaugeSource, SubnetGaugeSource } from './scrape-gauges.ts';
 export { OPERATION_BY_ROUTE } from './span-attributes.ts';
 export { SLOT_MS, type SubnetTraffic, type TrafficPoint, type TrafficSummary } from './subnet-traffic.ts';

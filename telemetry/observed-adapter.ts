@@ -44,7 +44,8 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
     if (request) request.firstDispatchMs ??= started - request.startedAt;
     if (hedge) deps.metrics?.hedged(target.netuid);
     const bucket = deps.minerBucket(target.netuid, target.uid);
-    const span = deps.tracing ? startSpan(request, protocol, target, number, hedge, bucket) : undefined;
+    const traced = deps.tracing ? startSpan(request, protocol, target, number, hedge, bucket) : undefined;
+    const span = traced?.span;
     const step: TimingStep | undefined = request && {
       name: `attempt-${number}`,
       startMs: started - request.startedAt,
@@ -56,7 +57,7 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
     let ended = false;
 
     return {
-      context: span && trace.setSpan(context.active(), span),
+      context: traced?.context,
       firstChunk() {
         if (firstChunkMs !== undefined) return;
         const now = performance.now();
@@ -96,6 +97,7 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
     };
   }
 
+  /** The attempt's span, and the context its call runs in (the span active, for its `traceparent`). */
   function startSpan(
     request: RequestTelemetry | undefined,
     protocol: string,
@@ -103,7 +105,7 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
     number: number,
     hedge: boolean,
     bucket: string,
-  ): Span {
+  ): { span: Span; context: Context } {
     const operation = request?.operation ?? 'chat';
     const model = (request?.netuid === target.netuid ? request.model : undefined) ?? `sn${target.netuid}`;
     // Facts of the whole request (its cache lookup, its model's usage) are on the server span above.
@@ -123,7 +125,10 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
     };
     // Set only on fan-out calls, the rare case, rather than `false` on every other one.
     if (request?.fanout) attributes[attr.TAOGATE_FANOUT] = true;
-    return tracer.startSpan(`${operation} ${model}`, { kind: SpanKind.CLIENT, attributes }, context.active());
+    // Under the request's span; outside any request (none today) under whatever is active.
+    const parent = request?.traceContext ?? context.active();
+    const span = tracer.startSpan(`${operation} ${model}`, { kind: SpanKind.CLIENT, attributes }, parent);
+    return { span, context: trace.setSpan(parent, span) };
   }
 
   function observeCall(protocol: string, call: TaskCall): TaskCall {

@@ -4,7 +4,13 @@ import { describe, expect, it } from 'vitest';
 import { newRequestTelemetry, requestLogFields, withRequest } from './request-context.ts';
 
 const request = (id: string) =>
-  newRequestTelemetry({ id, startedAt: performance.now(), span: undefined, operation: 'chat' });
+  newRequestTelemetry({
+    id,
+    startedAt: performance.now(),
+    span: undefined,
+    traceContext: undefined,
+    operation: 'chat',
+  });
 
 describe('request ids in logs', () => {
   it('puts the id of the request being served on every JSON log line written while serving it', async () => {

@@ -1,5 +1,5 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import type { Span } from '@opentelemetry/api';
+import type { Context, Span } from '@opentelemetry/api';
 
 /** What a cache said about a request. */
 export type CacheResult = 'hit' | 'miss' | 'bypass';
@@ -25,6 +25,11 @@ export interface RequestTelemetry {
   readonly startedAt: number;
   /** The request's span; undefined when tracing is off. */
   readonly span: Span | undefined;
+  /**
+   * The parent of its upstream calls' spans: its span, plus the client's baggage. Handed to them from
+   * here rather than made the active OpenTelemetry context of everything the request awaits.
+   */
+  readonly traceContext: Context | undefined;
   /** GenAI operation name of the route (`chat`, `text_completion`, `embeddings`, …); undefined for others. */
   readonly operation: string | undefined;
   /** The subnet and model asked for (set once the model is known to the catalogue). */
@@ -49,7 +54,7 @@ const storage = new AsyncLocalStorage<RequestTelemetry>();
 
 /** A request as it arrives: nothing learnt of it yet. */
 export function newRequestTelemetry(
-  arrival: Pick<RequestTelemetry, 'id' | 'startedAt' | 'span' | 'operation'>,
+  arrival: Pick<RequestTelemetry, 'id' | 'startedAt' | 'span' | 'traceContext' | 'operation'>,
 ): RequestTelemetry {
   return {
     ...arrival,

@@ -1,6 +1,6 @@
 import {
   type Attributes,
-  context,
+  type Context,
   propagation,
   ROOT_CONTEXT,
   type Span,
@@ -25,14 +25,15 @@ const headerGetter = {
 
 /**
  * The server span of one API request, child of the client's W3C `traceparent` when it sent one; the
- * returned context makes it the parent of the upstream calls made while serving it.
+ * returned context (the span and the client's baggage) is the parent of the upstream calls made while
+ * serving it.
  */
 export function startRequestSpan(
   method: string,
   path: string,
   headers: Headers,
   requestId: string,
-): { span: Span; context: ReturnType<typeof context.active> } {
+): { span: Span; context: Context } {
   const parent = propagation.extract(ROOT_CONTEXT, headers, headerGetter);
   const attributes: Attributes = {
     [ATTR_HTTP_REQUEST_METHOD]: method,
@@ -81,9 +82,4 @@ export function endRequestSpan(request: RequestTelemetry, end: RequestEnd): void
   span.setAttribute(attr.TAOGATE_ATTEMPT, request.attempts);
   if (end.status >= 500) span.setStatus({ code: SpanStatusCode.ERROR });
   span.end();
-}
-
-/** Runs `work` with `spanContext` active, so spans started inside it are its children. */
-export function runInSpanContext<T>(spanContext: ReturnType<typeof context.active>, work: () => T): T {
-  return context.with(spanContext, work);
 }
