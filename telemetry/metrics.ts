@@ -3,6 +3,7 @@ import { labelSets } from './label-sets.ts';
 import { type CacheResult, currentRequest } from './request-context.ts';
 import { registerScrapeGauges } from './scrape-gauges.ts';
 import { scrapeTimeCounts } from './scrape-time-counts.ts';
+import { seriesHistogram } from './series-histogram.ts';
 import { TAOGATE_CACHE, TAOGATE_COALESCED, TAOGATE_SPENT_RAO } from './span-attributes.ts';
 import { createSubnetTraffic } from './subnet-traffic.ts';
 
@@ -75,7 +76,9 @@ export function createGatewayMetrics() {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'taogate_' });
   const registers = [registry];
-  // The counters bumped on every request or attempt are summed in plain Maps and handed over at scrape.
+  // What is counted or timed on every request or attempt costs a Map lookup by a label object built once
+  // per series (labelSets below): counters are summed and handed to prom-client at scrape, histograms are
+  // seriesHistograms. Rarer events go through prom-client's own counters and histograms.
   const httpCounts = scrapeTimeCounts<HttpLabels>();
   const modelCounts = scrapeTimeCounts<ModelLabels>();
   const tokenCounts = scrapeTimeCounts<ModelLabels & { type: string }>();
@@ -90,10 +93,9 @@ export function createGatewayMetrics() {
       httpCounts.flushInto(this);
     },
   });
-  const httpLatency = new Histogram({
+  const httpLatency = seriesHistogram({
     name: 'taogate_http_request_duration_seconds',
     help: 'Time to the response headers (whole answer for JSON, first token for streams), per subnet',
-    labelNames: httpLabels,
     buckets: LATENCY_BUCKETS,
     registers,
   });
@@ -119,17 +121,15 @@ export function createGatewayMetrics() {
     labelNames: [...modelLabels, 'code'],
     registers,
   });
-  const generationLatency = new Histogram({
+  const generationLatency = seriesHistogram({
     name: 'taogate_model_request_duration_seconds',
     help: 'Arrival to the end of the answer (last chunk for streams), per subnet and model',
-    labelNames: modelLabels,
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  const timeToFirstToken = new Histogram({
+  const timeToFirstToken = seriesHistogram({
     name: 'taogate_model_time_to_first_token_seconds',
     help: 'Arrival to the first chunk of the answer, per subnet and model',
-    labelNames: modelLabels,
     buckets: LATENCY_BUCKETS,
     registers,
   });
@@ -152,10 +152,9 @@ export function createGatewayMetrics() {
       attemptCounts.flushInto(this);
     },
   });
-  const attemptFirstChunk = new Histogram({
+  const attemptFirstChunk = seriesHistogram({
     name: 'taogate_upstream_first_chunk_seconds',
     help: 'Call to first chunk of the miners that answered, by incentive-rank bucket',
-    labelNames: ['netuid', 'miner_bucket'],
     buckets: LATENCY_BUCKETS,
     registers,
   });
