@@ -17,35 +17,41 @@ export function sseDataDecoder(): SseDataDecoder {
   // The data lines of the event being read: most events have one, kept without an array.
   let data: string | undefined;
   let moreData: string[] | undefined;
-  // Per decoder: a shared global regex would carry its lastIndex from one stream into another.
-  const lineEnd = /\r\n|\r|\n/g;
   return {
     push(text) {
       buffer += text;
       const events: string[] = [];
       let start = 0;
-      lineEnd.lastIndex = 0;
-      for (let end = lineEnd.exec(buffer); end; end = lineEnd.exec(buffer)) {
-        // A CR at the end of what arrived may be the first half of a CRLF.
-        if (end[0] === '\r' && end.index === buffer.length - 1) break;
+      // LF-only streams (nearly all) look for a CR once per piece, not once per line.
+      let cr = buffer.indexOf('\r');
+      for (;;) {
+        if (cr >= 0 && cr < start) cr = buffer.indexOf('\r', start);
+        const lf = buffer.indexOf('\n', start);
+        const end = cr >= 0 && (lf < 0 || cr < lf) ? cr : lf;
+        // No whole line left; a CR at the very end may be the first half of a CRLF.
+        if (end < 0 || (buffer.charCodeAt(end) === CR && end === buffer.length - 1)) break;
         const lineStart = start;
-        start = end.index + end[0].length;
-        if (end.index === lineStart) {
+        start = end + (buffer.charCodeAt(end) === CR && buffer.charCodeAt(end + 1) === LF ? 2 : 1);
+        if (end === lineStart) {
           if (data !== undefined) events.push(moreData ? [data, ...moreData].join('\n') : data);
           data = undefined;
           moreData = undefined;
           continue;
         }
-        const value = dataValue(buffer, lineStart, end.index);
+        const value = dataValue(buffer, lineStart, end);
         if (value === undefined) continue;
         if (data === undefined) data = value;
-        else (moreData ??= []).push(value);
+        else if (moreData) moreData.push(value);
+        else moreData = [value];
       }
       buffer = start === buffer.length ? '' : buffer.slice(start);
       return events;
     },
   };
 }
+
+const CR = 13;
+const LF = 10;
 
 /** The value of a `data` line within `text[start, end)`; undefined for any other line. */
 function dataValue(text: string, start: number, end: number): string | undefined {
