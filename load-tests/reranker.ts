@@ -14,6 +14,8 @@ import { createReranker, FEATURE_COUNT, INPUT_NAME, type MinerRanking } from '..
 import type { ResilienceSettings } from '../router/settings.ts';
 
 const CANDIDATES = 256;
+/** The issue's target for one inference over a subnet's candidates. */
+const INFERENCE_TARGET_US = 100;
 const iterations = Number(process.argv[2] ?? 5_000);
 const warmup = Math.ceil(iterations / 10);
 
@@ -100,12 +102,15 @@ const inference = await timeInference();
 await reranker.close();
 
 const added = median(reranked) - median(blended);
+const inferenceUs = median(inference) * 1000;
 process.stdout.write(
   `${CANDIDATES} candidates, ${iterations} iterations, node ${process.version}\n` +
     `${summary('choose, blended weights (baseline)', blended)}\n` +
     `${summary('choose, blended × reranker (rows built, run started)', reranked)}\n` +
     `${summary('ONNX inference: one session.run over 256 rows', inference)}\n` +
-    `reranker added to a request: ${(added * 1000).toFixed(1)} µs (difference of the choose medians)\n`,
+    `reranker added to a request: ${(added * 1000).toFixed(1)} µs (difference of the choose medians)\n` +
+    `${inferenceUs <= INFERENCE_TARGET_US ? 'PASS' : 'FAIL'}  reranker inference for ${CANDIDATES} candidates ≤ ` +
+    `${INFERENCE_TARGET_US} µs median: ${inferenceUs.toFixed(1)} µs\n`,
 );
 
 function median(samples: number[]): number {

@@ -17,8 +17,8 @@ export type AttemptOutcome<C = string> =
 /** A call to one miner, under way. */
 export interface RunningAttempt<C = string> {
   readonly miner: Candidate;
-  /** The miner is not known to answer in typical time (miner-health.ts `Choice`): hedged sooner. */
-  readonly probe: boolean;
+  /** The miner's time to first chunk as far as known when it was chosen: when to hedge it (hedge.ts). */
+  readonly expectedMs: number | undefined;
   /** Settles once the first chunk arrives or the call ends without one; never rejects. */
   readonly outcome: Promise<AttemptOutcome<C>>;
   /** Time since the call was made. */
@@ -48,7 +48,7 @@ export interface AttemptCall<C = string> {
   /** A second call racing a slow first one (told to the adapter's observers). */
   hedge?: boolean;
   /** See RunningAttempt. */
-  probe?: boolean;
+  expectedMs?: number;
 }
 
 /**
@@ -105,7 +105,7 @@ export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
 
   return {
     miner,
-    probe: call.probe === true,
+    expectedMs: call.expectedMs,
     outcome: run(),
     elapsedMs: () => clock() - started,
     cancel() {

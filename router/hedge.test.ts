@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { type ChatAdapter, UpstreamError } from '../adapters/index.ts';
 import { NETUID, profile, RESILIENCE, request, sourceOf, textOf } from './fake-subnet.ts';
-import type { HedgeSettings } from './hedge.ts';
+import { HedgeDelay, type HedgeSettings } from './hedge.ts';
 import type { RetryBudgetSettings } from './retry-budget.ts';
 import { createChatRouter } from './route-chat.ts';
 
@@ -265,5 +265,23 @@ describe('hedged requests', () => {
       expect(slow).toMatchObject({ uid: 2, successes: 0, failures: 0, latencyEwmaMs: 150 });
       expect(slow.share).toBeLessThan(0.6 * shareBefore);
     });
+  });
+});
+
+describe('the hedge delay', () => {
+  it('is the p95 for a miner known to answer within it, the median for one not known or known slower', () => {
+    const delay = new HedgeDelay({ quantile: 0.95, minDelayMs: 1, minSamples: 20 });
+    expect(delay.delayFor(30)).toBeUndefined();
+    for (let ms = 1; ms <= 100; ms++) delay.record(ms);
+    expect(delay.delayFor(30)).toBe(95);
+    expect(delay.delayFor(undefined)).toBe(50);
+    expect(delay.delayFor(200)).toBe(50);
+  });
+
+  it('is never below the floor', () => {
+    const delay = new HedgeDelay({ quantile: 0.95, minDelayMs: 5, minSamples: 20 });
+    for (let i = 0; i < 20; i++) delay.record(1);
+    expect(delay.delayFor(1)).toBe(5);
+    expect(delay.delayFor(undefined)).toBe(5);
   });
 });

@@ -31,20 +31,18 @@ const MEDIAN_MULTIPLE = 2;
 const WINDOW_SIZE = 256;
 
 /**
- * A probe (a miner never seen answering, or seen slower than typical) is hedged once it is later than the
- * subnet's median first chunk rather than its tail: most such calls are slow, so waiting for the tail would
- * add it to every request that meets one, while a healthy probe answers before the median half the time and
- * the other half costs one extra call. Probes are few (their weights are small, or they are new), so this
- * buys the tail of those requests for a percent or so of extra calls. The loser's wait still counts as its
- * latency sample (miner-stats.ts), so a slow miner is known slow after its first probe.
- */
-const PROBE_QUANTILE = 0.5;
-
-/**
  * When to hedge a call on one subnet: once its first chunk is later than most first chunks of the subnet's
- * miners lately (Dean & Barroso, "The Tail at Scale"), or than a few times the typical one. Subnet-wide rather than per miner, because the
- * question is "is this call unusually slow for this kind of work", and a slow miner's own p95 would excuse
- * exactly the calls hedging is for.
+ * miners lately (Dean & Barroso, "The Tail at Scale"), or than a few times the typical one. Subnet-wide
+ * rather than per miner, because the question is "is this call unusually slow for this kind of work", and a
+ * slow miner's own p95 would excuse exactly the calls hedging is for.
+ *
+ * A probe, a call to a miner never seen answering or known to take longer than that delay, is hedged once it
+ * is later than the subnet's median instead. A known-slow miner's call will be hedged anyway, and waiting for
+ * the tail first only adds it to the request; an unknown miner's call may be as slow, while a healthy one
+ * answers before the median half the time and the other half costs one extra call. Probes are few (slow
+ * miners' weights are small; a miner is unknown for a call or two), so this buys the tail of the requests
+ * that meet them for a percent or so of extra calls. The loser's wait still counts as its latency sample
+ * (miner-stats.ts), so a slow miner is known slow after its first probe.
  */
 export class HedgeDelay {
   readonly #settings: HedgeSettings;
@@ -68,18 +66,17 @@ export class HedgeDelay {
     const quantile = this.#firstChunks.quantile(this.#settings.quantile) ?? 0;
     const median = this.#firstChunks.quantile(0.5) ?? 0;
     this.#delayMs = Math.max(this.#settings.minDelayMs, Math.min(quantile, MEDIAN_MULTIPLE * median));
-    const probeQuantile = this.#firstChunks.quantile(PROBE_QUANTILE) ?? 0;
-    this.#probeDelayMs = Math.max(this.#settings.minDelayMs, Math.min(probeQuantile, this.#delayMs));
+    this.#probeDelayMs = Math.max(this.#settings.minDelayMs, Math.min(median, this.#delayMs));
   }
 
-  /** How long a call may go without a first chunk before a hedge is sent; undefined while unknown. */
-  get delayMs(): number | undefined {
-    return this.#delayMs;
-  }
-
-  /** The same for a probe (see PROBE_QUANTILE). */
-  get probeDelayMs(): number | undefined {
-    return this.#probeDelayMs;
+  /**
+   * When to hedge a call to a miner whose first chunk is known to take `expectedMs` (undefined: not known):
+   * at the delay, or at the median for a probe; undefined while unknown.
+   */
+  delayFor(expectedMs: number | undefined): number | undefined {
+    const delayMs = this.#delayMs;
+    if (delayMs === undefined) return undefined;
+    return expectedMs === undefined || expectedMs > delayMs ? this.#probeDelayMs : delayMs;
   }
 }
 
@@ -89,7 +86,7 @@ export function hedgeWait(
   running: ReadonlySet<RunningAttempt<unknown>>,
 ): number | undefined {
   const [sole] = running;
-  const delayMs = sole!.probe ? delay?.probeDelayMs : delay?.delayMs;
+  const delayMs = delay?.delayFor(sole!.expectedMs);
   if (delayMs === undefined) return undefined;
   return Math.max(0, delayMs - sole!.elapsedMs());
 }

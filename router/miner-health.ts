@@ -5,17 +5,20 @@ import type { Clock } from './clock.ts';
 import { InFlightLimits } from './in-flight.ts';
 import { MinerStats, type ObservedQuality } from './miner-stats.ts';
 import { FEATURE_COUNT, type MinerFacts, type RequestFacts, writeFeatures } from './reranker/index.ts';
-import { answersInTypicalTime, medianLatency, selectionWeights, type WeightInput } from './routing-weight.ts';
+import {
+  answersInTypicalTime,
+  knownLatency,
+  medianLatency,
+  selectionWeights,
+  type WeightInput,
+} from './routing-weight.ts';
 import { selectIndex } from './select.ts';
 import type { ResilienceSettings } from './settings.ts';
 
 /** The outcome of looking for a miner to call next. */
 export type Choice =
-  /**
-   * `probe`: the miner is not known to answer in typical time (never seen answering, or seen slower), so a
-   * call to it is hedged sooner (hedge.ts).
-   */
-  | { kind: 'chosen'; miner: Candidate; probe: boolean }
+  /** `expectedMs`: the miner's time to first chunk as far as known (knownLatency), for the hedge (hedge.ts). */
+  | { kind: 'chosen'; miner: Candidate; expectedMs: number | undefined }
   /** Every candidate was tried already. */
   | { kind: 'none-left' }
   /** The subnet, or every miner not tried and not broken, has as many calls open as allowed. */
@@ -234,7 +237,8 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
       for (let i = 0; i < pool.length; i++) if (!typical(i)) weights[i] = 0;
     }
     const chosen = selectIndex(weights, random);
-    if (chosen !== undefined) return { kind: 'chosen', miner: pool[chosen]!, probe: !typical(chosen) };
+    if (chosen !== undefined)
+      return { kind: 'chosen', miner: pool[chosen]!, expectedMs: knownLatency(inputs[chosen]!.observed) };
     if (full > 0) return { kind: 'at-capacity' };
     if (reopensAt < Number.POSITIVE_INFINITY) return { kind: 'circuits-open', reopensAt };
     return { kind: 'none-left' };
@@ -267,8 +271,10 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
         record.breaker.onAbandon(permit);
         if (waitedMs === undefined) return;
         record.stats.recordOutwaited(waitedMs, clock());
-        // Already later than an answer in time may be: as bad a trace as a slow answer, known without it.
-        if (traceRow && answeredInTime(miner.netuid, waitedMs) === 0) ranking?.traces?.record(traceRow, 0, 0);
+        // Overtaken by a hedge sent after it: the call did not answer its request in time, as a slow answer
+        // does not. Left out of the traces, a slow miner's calls would mostly vanish from them (they are
+        // overtaken before they could be labelled slow) and the model would learn latency matters less.
+        if (traceRow) ranking?.traces?.record(traceRow, 0, 0);
       },
       release,
     };

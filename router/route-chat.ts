@@ -222,7 +222,7 @@ export function createChatRouter(options: ChatRouterOptions) {
         clock,
         whole: routeOptions.whole,
         hedge,
-        probe: choice.probe,
+        expectedMs: choice.expectedMs,
       });
       running.add(attempt);
       return { kind: 'launched' };

@@ -3,6 +3,7 @@ import type { ObservedQuality } from './miner-stats.ts';
 import {
   answersInTypicalTime,
   EXPLORATION_SHARE,
+  knownLatency,
   routingWeights,
   selectionWeights,
   type WeightInput,
@@ -106,8 +107,13 @@ describe('answering in typical time', () => {
     expect(answersInTypicalTime(proven(200), 100)).toBe(false);
     expect(answersInTypicalTime(undefined, 100)).toBe(false);
     expect(answersInTypicalTime(proven(100), undefined)).toBe(false);
-    // A verdict faded below half its weight is no longer known.
-    expect(answersInTypicalTime(observed({ latencySamples: 0.4, latencyEwmaMs: 100 }), 100)).toBe(false);
+    // Answers faded below half their weight are no longer known.
+    expect(answersInTypicalTime(observed({ successes: 0.4, latencyEwmaMs: 100 }), 100)).toBe(false);
+  });
+
+  it('needs answers: waits of calls a hedge overtook are floors, not latencies', () => {
+    expect(knownLatency(proven(120))).toBe(120);
+    expect(knownLatency(observed({ successes: 0, latencySamples: 3, latencyEwmaMs: 60 }))).toBeUndefined();
   });
 });
 

@@ -119,18 +119,25 @@ function speedOf(observed: ObservedQuality | undefined, median: number | undefin
 }
 
 /**
- * Whether the gateway knows a miner to answer in typical time: its latency verdict is at least half trusted
- * (confidence ≥ ½ in speedOf) and within LATENCY_TOLERANCE of the subnet's median, so its weight carries no
- * speed penalty. A call to any other miner, never seen answering or seen slower, is a probe: finding out its
- * latency is part of what the call is for.
+ * A miner's time to first chunk as far as the gateway knows it: the moving average once the miner was seen
+ * answering (at least half an answer's decayed weight, as a verdict's confidence ≥ ½ in speedOf); undefined
+ * for a miner not seen answering lately. A miner only ever overtaken by hedges showed floors of its latency,
+ * about the hedge delay, not how long it takes.
+ */
+export function knownLatency(observed: ObservedQuality | undefined): number | undefined {
+  return observed && observed.successes >= LATENCY_DOUBT ? observed.latencyEwmaMs : undefined;
+}
+
+/**
+ * Whether the gateway knows a miner to answer in typical time: its known latency is within LATENCY_TOLERANCE
+ * of the subnet's median, so its weight carries no speed penalty.
  */
 export function answersInTypicalTime(
   observed: ObservedQuality | undefined,
   median: number | undefined,
 ): boolean {
-  const latency = observed?.latencyEwmaMs;
-  if (latency === undefined || median === undefined) return false;
-  return observed!.latencySamples >= LATENCY_DOUBT && latency <= LATENCY_TOLERANCE * median;
+  const latency = knownLatency(observed);
+  return latency !== undefined && median !== undefined && latency <= LATENCY_TOLERANCE * median;
 }
 
 /** Median moving-average latency of the miners observed so far; undefined if none was. */

@@ -4,7 +4,7 @@ import { type LinearModel, sigmoid } from './linear-model.ts';
 /** One upstream attempt: the miner's feature vector when it was chosen, and whether it answered well. */
 export interface Trace {
   features: readonly number[];
-  /** 1: a good answer; 0: failure, timeout or invalid answer. */
+  /** 1: a good answer in time; 0: failure, timeout, invalid or slow answer, or overtaken by a hedge. */
   outcome: 0 | 1;
 }
 
