@@ -143,7 +143,7 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
         watch.end(options.signal.aborted ? 'cancelled' : 'failed', error);
         throw error;
       }
-      if (isAsyncIterable(answer)) return watchStream(answer, watch, options.signal);
+      if (isAsyncIterable(answer)) return new WatchedStream(answer, watch, options.signal);
       watch.firstChunk();
       watch.end('answered', undefined);
       return answer;
@@ -176,34 +176,45 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<unknown> {
 
 /**
  * The answer stream, passed through chunk by chunk: its first chunk, its end, its failure, or the reader
- * stopping early (a lost race or a client gone) end the attempt. A plain iterator rather than a generator
- * keeps the per-chunk cost to one extra call.
+ * stopping early (a lost race or a client gone) end the attempt. Per chunk that is one `then` with handlers
+ * bound once per stream. A class, as an object literal with a `[Symbol.asyncIterator]` method is built on
+ * V8's slow path (~0.15 µs a stream in a loop, about 1 µs in the gateway's profile); an instance is not.
  */
-function watchStream<T>(
-  stream: AsyncIterable<T>,
-  watch: AttemptWatch,
-  signal: AbortSignal,
-): AsyncIterable<T> {
-  return {
-    [Symbol.asyncIterator]() {
-      const inner = stream[Symbol.asyncIterator]();
-      const passOn = (result: IteratorResult<T>) => {
-        if (result.done) watch.end('answered', undefined);
-        else watch.firstChunk();
-        return result;
-      };
-      const fail = (error: unknown): never => {
-        watch.end(signal.aborted ? 'cancelled' : 'failed', error);
-        throw error;
-      };
-      return {
-        next: () => inner.next().then(passOn, fail),
-        async return(value?: unknown) {
-          watch.end('cancelled', undefined);
-          return (await inner.return?.(value)) ?? { done: true, value: undefined };
-        },
-      };
-    },
+class WatchedStream<T> implements AsyncIterable<T>, AsyncIterator<T> {
+  readonly #stream: AsyncIterable<T>;
+  readonly #watch: AttemptWatch;
+  readonly #signal: AbortSignal;
+  #inner: AsyncIterator<T> | undefined;
+
+  constructor(stream: AsyncIterable<T>, watch: AttemptWatch, signal: AbortSignal) {
+    this.#stream = stream;
+    this.#watch = watch;
+    this.#signal = signal;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<T> {
+    this.#inner = this.#stream[Symbol.asyncIterator]();
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T>> {
+    return this.#inner!.next().then(this.#passOn, this.#fail);
+  }
+
+  async return(value?: unknown): Promise<IteratorResult<T>> {
+    this.#watch.end('cancelled', undefined);
+    return (await this.#inner?.return?.(value)) ?? { done: true, value: undefined };
+  }
+
+  readonly #passOn = (result: IteratorResult<T>): IteratorResult<T> => {
+    if (result.done) this.#watch.end('answered', undefined);
+    else this.#watch.firstChunk();
+    return result;
+  };
+
+  readonly #fail = (error: unknown): never => {
+    this.#watch.end(this.#signal.aborted ? 'cancelled' : 'failed', error);
+    throw error;
   };
 }
 
