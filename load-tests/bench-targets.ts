@@ -140,7 +140,7 @@ async function startTaogate(
   const child = startNode({
     name: 'taogate',
     args: [`${root}bin/taogate.ts`, 'start'],
-    nodeFlags: context.gatewayNodeFlags,
+    nodeFlags: [...startFlagsOf(root), ...context.gatewayNodeFlags],
     env: {
       TAOGATE_NETWORK: chainUrl,
       TAOGATE_HOTKEY: '//taogate',
@@ -182,6 +182,15 @@ async function startTaogate(
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   return { ...running(child, `${url}${CHAT_PATH}`, model, {}), startedAt };
+}
+
+/** The Node flags `npm start` runs that checkout's gateway with (its package.json): measured as deployed. */
+function startFlagsOf(root: string): string[] {
+  const packageJson = JSON.parse(readFileSync(`${root}package.json`, 'utf8')) as {
+    scripts?: { start?: string };
+  };
+  const words = packageJson.scripts?.start?.split(/\s+/) ?? [];
+  return words.slice(0, words.indexOf('bin/taogate.ts')).filter((word) => word.startsWith('--'));
 }
 
 /** A chain node (and miners, for chain subnets) from bench-localnet.ts, serving the profiles in `profilesPath`. */
