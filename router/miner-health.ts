@@ -32,8 +32,9 @@ export interface Attempt {
   succeeded(firstChunkMs: number): void;
   failed(error: UpstreamError): void;
   /**
-   * The client went away, or another miner answered first: no verdict on the miner's answers. `waitedMs` is
-   * how long it had kept the call waiting without a first chunk, when a hedge overtook it: a latency sample.
+   * The client went away, or another miner answered first: neither a success nor a failure (breaker, success
+   * rate). `waitedMs` is how long it had kept the call waiting without a first chunk, when a hedge overtook
+   * it: a latency sample, and a bad reranker trace.
    */
   abandoned(waitedMs?: number): void;
   /** Gives the in-flight slot back; safe to call more than once. */

@@ -8,7 +8,7 @@ import {
   selectionWeights,
   type WeightInput,
 } from './routing-weight.ts';
-import { selectMiner } from './select.ts';
+import { selectIndex } from './select.ts';
 
 /** Latency samples are the answers unless said otherwise. */
 function observed(partial: Partial<ObservedQuality>): ObservedQuality {
@@ -138,23 +138,21 @@ describe('selection weights', () => {
   });
 });
 
-describe('selectMiner', () => {
-  const miners = ['a', 'b', 'c'];
-
+describe('selectIndex', () => {
   it('picks in proportion to the weights', () => {
     const weights = [1, 2, 1];
-    expect(selectMiner(miners, weights, () => 0)).toBe('a');
-    expect(selectMiner(miners, weights, () => 0.3)).toBe('b');
-    expect(selectMiner(miners, weights, () => 0.74)).toBe('b');
-    expect(selectMiner(miners, weights, () => 0.76)).toBe('c');
+    expect(selectIndex(weights, () => 0)).toBe(0);
+    expect(selectIndex(weights, () => 0.3)).toBe(1);
+    expect(selectIndex(weights, () => 0.74)).toBe(1);
+    expect(selectIndex(weights, () => 0.76)).toBe(2);
   });
 
-  it('never picks a miner weighing zero', () => {
+  it('never picks a weight of zero', () => {
     const weights = [0, 1, 0];
-    for (const point of [0, 0.5, 0.9999]) expect(selectMiner(miners, weights, () => point)).toBe('b');
+    for (const point of [0, 0.5, 0.9999]) expect(selectIndex(weights, () => point)).toBe(1);
   });
 
   it('picks nothing when nothing weighs anything', () => {
-    expect(selectMiner(miners, [0, 0, 0], () => 0.5)).toBeUndefined();
+    expect(selectIndex([0, 0, 0], () => 0.5)).toBeUndefined();
   });
 });

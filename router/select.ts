@@ -1,17 +1,8 @@
 /**
- * Picks one item at random, each with probability proportional to its weight; items weighing zero (or less)
- * are never picked. Undefined when nothing weighs anything. Pure: the weights carry every judgement.
+ * Picks the index of one weight at random, each with probability proportional to its weight; weights of
+ * zero (or less) are never picked. Undefined when nothing weighs anything. Pure: the weights carry every
+ * judgement.
  */
-export function selectMiner<T>(
-  candidates: readonly T[],
-  weights: readonly number[],
-  random: () => number = Math.random,
-): T | undefined {
-  const index = selectIndex(weights, random);
-  return index === undefined ? undefined : candidates[index];
-}
-
-/** selectMiner's pick as an index into `weights`. */
 export function selectIndex(
   weights: readonly number[],
   random: () => number = Math.random,
