@@ -67,6 +67,13 @@ interface MinerRecord {
   lastFailureAt: number | undefined;
 }
 
+/** What a choice weighs a pool by: each miner's observed stats and weight, and the subnet's median latency. */
+interface Assessment {
+  inputs: WeightInput[];
+  median: number | undefined;
+  weights: number[];
+}
+
 /** First chunks later than this many subnet medians are labelled bad in reranker traces. */
 const SLOW_ANSWER_FACTOR = 3;
 
@@ -109,13 +116,6 @@ export function createMinerHealth(settings: ResilienceSettings, clock: Clock) {
       subnet.set(miner.hotkey, record);
     }
     return record;
-  }
-
-  /** What a choice weighs the pool by: each miner's observed stats and weight, and the subnet's median latency. */
-  interface Assessment {
-    inputs: WeightInput[];
-    median: number | undefined;
-    weights: number[];
   }
 
   /**
