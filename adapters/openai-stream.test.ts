@@ -33,7 +33,7 @@ describe('the OpenAI stream reader', () => {
   });
 
   it('yields the deltas of events that arrive in one read as one chunk', async () => {
-    expect(await textOf(chunk('Hel') + chunk('lo') + chunk(null), chunk(' ✓') + 'data: [DONE]\n\n')).toEqual([
+    expect(await textOf(chunk('Hel') + chunk('lo') + chunk(null), `${chunk(' ✓')}data: [DONE]\n\n`)).toEqual([
       'Hello',
       ' ✓',
     ]);
