@@ -1,6 +1,6 @@
 import { ReplayStream } from '../router/replay-stream.ts';
 import type { ReplicaCoordination, ReplicaLock } from './replica-coordination.ts';
-import type { CachedAnswer, TieredStore } from './tiered-store.ts';
+import type { CachedAnswer, MemoryAnswer, TieredStore } from './tiered-store.ts';
 
 export type CacheStatus = 'hit' | 'miss' | 'bypass';
 
@@ -220,24 +220,29 @@ export function createAnswerCache(options: AnswerCacheOptions) {
 
 export type AnswerCache = ReturnType<typeof createAnswerCache>;
 
-const completeText = Symbol('complete text');
+const wholeText = Symbol('whole text');
 
-/** An answer whose text is all here already: iterable like any other, or read whole at once. */
+/** A complete text as a JSON string literal, and its length in UTF-16 code units (as `String#length`). */
+export interface WholeText {
+  readonly textJson: string;
+  readonly textLength: number;
+}
+
+/** An answer whose text is all here already: iterable like any other, or taken whole at once. */
 interface CompleteText extends AsyncIterable<string> {
-  readonly [completeText]: string;
+  readonly [wholeText]: WholeText;
 }
 
 /** One replay per cached answer, made on its first hit: later hits allocate nothing for their text. */
-const replays = new WeakMap<CachedAnswer, CompleteText>();
+const replays = new WeakMap<MemoryAnswer, CompleteText>();
 
-function replayOf(answer: CachedAnswer): CompleteText {
+function replayOf(answer: MemoryAnswer): CompleteText {
   let replay = replays.get(answer);
   if (!replay) {
-    const text = answer.chunks.join('');
     replay = {
-      [completeText]: text,
+      [wholeText]: answer,
       async *[Symbol.asyncIterator]() {
-        if (text !== '') yield text;
+        if (answer.textLength > 0) yield JSON.parse(answer.textJson) as string;
       },
     };
     replays.set(answer, replay);
@@ -246,11 +251,11 @@ function replayOf(answer: CachedAnswer): CompleteText {
 }
 
 /**
- * The whole text when it is already complete (a cache hit): a caller answering at once skips an async
- * iteration, which on the cache-hit path costs more than the rest of writing the answer.
+ * The whole text when it is already complete (a cache hit), ready for a JSON answer: a caller answering
+ * at once skips an async iteration and escaping the text again, the larger part of a hit's cost.
  */
-export function completeTextOf(text: AsyncIterable<string>): string | undefined {
-  return completeText in text ? (text as CompleteText)[completeText] : undefined;
+export function wholeTextOf(text: AsyncIterable<string>): WholeText | undefined {
+  return wholeText in text ? (text as CompleteText)[wholeText] : undefined;
 }
 
 async function* readThenLeave(stream: ReplayStream, leave: () => void): AsyncGenerator<string> {

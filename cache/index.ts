@@ -1,10 +1,11 @@
 export {
   type CacheEvent,
   type CacheStatus,
-  completeTextOf,
   type Produce,
   type Produced,
   type Served,
+  type WholeText,
+  wholeTextOf,
 } from './answer-cache.ts';
 export { cacheKeyOf } from './cache-key.ts';
 export { type CachePolicy, cachePolicyOf, type StepCacheMode, stepCachePolicy } from './cache-policy.ts';

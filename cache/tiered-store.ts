@@ -7,8 +7,18 @@ export interface CachedAnswer<Meta = unknown> {
   chunks: string[];
 }
 
+/**
+ * An answer as this process keeps it: its text once, already a JSON string literal, which a whole JSON
+ * answer splices in as it is (a hit escapes nothing), and the text's length, which its usage counts.
+ */
+export interface MemoryAnswer<Meta = unknown> {
+  meta: Meta;
+  textJson: string;
+  textLength: number;
+}
+
 interface MemoryEntry {
-  answer: CachedAnswer;
+  answer: MemoryAnswer;
   bytes: number;
 }
 
@@ -51,12 +61,15 @@ export function createTieredStore(options: TieredStoreOptions) {
   });
   const { redis, prefix } = options;
 
-  function remember(key: string, answer: CachedAnswer, bytes: number, ttlMs: number): void {
-    if (ttlMs > 0) memory.set(key, { answer, bytes }, { ttl: ttlMs });
+  function remember(key: string, { meta, chunks }: CachedAnswer, bytes: number, ttlMs: number): void {
+    if (ttlMs <= 0) return;
+    const text = chunks.join('');
+    const answer = { meta, textJson: JSON.stringify(text), textLength: text.length };
+    memory.set(key, { answer, bytes }, { ttl: ttlMs });
   }
 
   return {
-    fromMemory(key: string): CachedAnswer | undefined {
+    fromMemory(key: string): MemoryAnswer | undefined {
       return memory.get(key)?.answer;
     },
 

@@ -18,14 +18,42 @@ export interface Usage {
 }
 
 // Subnets report no token counts; ~4 characters per token is the usual estimate for English text.
+const tokensIn = (length: number) => Math.ceil(length / 4);
+
 export function estimateTokens(text: string): number {
-  return Math.ceil(text.length / 4);
+  return tokensIn(text.length);
 }
 
 export function usageOf(promptText: string, completion: string): Usage {
+  return usageOfLength(promptText, completion.length);
+}
+
+/** Usage from the completion's length alone: a cached answer is held as JSON, not as its text. */
+export function usageOfLength(promptText: string, completionLength: number): Usage {
   const prompt_tokens = estimateTokens(promptText);
-  const completion_tokens = estimateTokens(completion);
+  const completion_tokens = tokensIn(completionLength);
   return { prompt_tokens, completion_tokens, total_tokens: prompt_tokens + completion_tokens };
+}
+
+/** Stands for the content in a complete answer until the content's own JSON literal takes its place. */
+const CONTENT_SLOT = '\u0000content\u0000';
+const CONTENT_SLOT_JSON = JSON.stringify(CONTENT_SLOT);
+
+/**
+ * A complete answer as JSON text, its content given as a JSON string literal already and spliced in as it
+ * is: a cached answer is escaped once, when stored, instead of on every hit. Only the content could spell
+ * the slot, and id, object, created and model come before it: the first occurrence is the content's.
+ */
+export function completeJson(
+  shape: ResponseShape,
+  id: string,
+  model: string,
+  contentJson: string,
+  usage: Usage,
+): string {
+  const json = JSON.stringify(shape.complete(id, model, CONTENT_SLOT, usage));
+  const at = json.indexOf(CONTENT_SLOT_JSON);
+  return json.slice(0, at) + contentJson + json.slice(at + CONTENT_SLOT_JSON.length);
 }
 
 const now = () => Math.floor(Date.now() / 1000);

@@ -1,10 +1,10 @@
 import type { Context } from 'hono';
 import { meteredUsage, meterFailure } from '../billing/index.ts';
-import { completeTextOf } from '../cache/index.ts';
+import { type WholeText, wholeTextOf } from '../cache/index.ts';
 import { noteUsage } from '../telemetry/index.ts';
 import { httpError } from './errors.ts';
 import { eventStream } from './event-stream.ts';
-import { type ResponseShape, usageOf } from './response-shapes.ts';
+import { completeJson, type ResponseShape, usageOf, usageOfLength } from './response-shapes.ts';
 
 export interface AnswerOptions {
   shape: ResponseShape;
@@ -22,8 +22,8 @@ export function writeAnswer(
   options: AnswerOptions,
 ): Response | Promise<Response> {
   if (!options.stream) {
-    const complete = completeTextOf(text);
-    return complete === undefined ? readThenAnswer(c, text, options) : answerWhole(c, complete, options);
+    const whole = wholeTextOf(text);
+    return whole ? answerWhole(c, whole, options) : readThenAnswer(c, text, options);
   }
   const { shape, model, promptText } = options;
   const id = shape.newId();
@@ -69,11 +69,16 @@ async function readThenAnswer(c: Context, text: AsyncIterable<string>, options: 
     );
     return c.json(failed.body, failed.status);
   }
-  return answerWhole(c, content, options);
+  return answerWhole(c, { textJson: JSON.stringify(content), textLength: content.length }, options);
 }
 
-function answerWhole(c: Context, content: string, { shape, model, promptText }: AnswerOptions): Response {
-  const usage = meteredUsage(model, usageOf(promptText, content));
+/**
+ * A cached answer is a new response carrying a kept completion: like a replayed stream, it has an id and a
+ * created time of its own (clients key logs and retries on ids), and the completion's text and model.
+ */
+function answerWhole(c: Context, text: WholeText, { shape, model, promptText }: AnswerOptions): Response {
+  const usage = meteredUsage(model, usageOfLength(promptText, text.textLength));
   noteUsage(usage);
-  return c.json(shape.complete(shape.newId(), model, content, usage));
+  const json = completeJson(shape, shape.newId(), model, text.textJson, usage);
+  return c.body(json, 200, { 'content-type': 'application/json' });
 }
