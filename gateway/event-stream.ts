@@ -34,8 +34,9 @@ export function cuttableStreamOf(response: Response): CuttableStream | undefined
  * An SSE answer that `produce` writes: one ReadableStream between the handler and @hono/node-server, which
  * writes its chunks to the socket, where hono's streamSSE and a drain wrapper around it made three
  * (a TransformStream, hono's reader over it, the drain's stream), each with its promises per chunk. Events
- * sent in one turn of the event loop go out as one chunk (an upstream read usually carries several tokens,
- * and a socket write per event was a third of the gateway's CPU on streams); chunks hold whole events.
+ * sent before the handler next waits for I/O go out as one chunk (an upstream read usually carries several
+ * tokens, and a socket write per event was a third of the gateway's CPU on streams); chunks hold whole
+ * events.
  */
 export function eventStream(c: Context, produce: (events: EventWriter) => Promise<void>): Response {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -83,7 +84,10 @@ export function eventStream(c: Context, produce: (events: EventWriter) => Promis
       pending += `data: ${data}\n\n`;
       if (!scheduled) {
         scheduled = true;
-        setImmediate(flush);
+        // A tick queued from promise code runs once no promise reaction is left, before the event loop
+        // turns: every event the handler can produce without waiting for I/O goes out in this one chunk,
+        // and none waits for the check phase behind other connections' I/O (setImmediate did).
+        process.nextTick(flush);
       }
       if (pending.length < FLUSH_AT_CHARS) return undefined;
       flush();
