@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hotkeyFromSecret } from '../bittensor/index.ts';
-import { LOCALNET_HOTKEY, loadConfig, NETWORKS } from './config.ts';
+import { loadConfig } from './config.ts';
 import { loadProfiles } from './profiles.ts';
+import { LOCALNET_HOTKEY, NETWORKS } from './settings-schema.ts';
 
 const MNEMONIC = 'bottom drive obey lake curtain smoke basket hold race lonely fit walk';
 

@@ -1,11 +1,8 @@
 export {
   type ConfigResult,
-  DEFAULT_PIPELINES_PATH,
   type GatewayConfig,
   type LedgerSettings,
-  LOCALNET_HOTKEY,
   loadConfig,
-  NETWORKS,
   SETTING_NAMES,
 } from './config.ts';
 export {
@@ -27,3 +24,9 @@ export {
   type SynapseProfile,
 } from './profiles.ts';
 export { REDACTED, redactSecrets } from './redact-secrets.ts';
+export {
+  DEFAULT_PIPELINES_PATH,
+  DEFAULT_RERANKER_MODEL_PATH,
+  LOCALNET_HOTKEY,
+  NETWORKS,
+} from './settings-schema.ts';

@@ -7,7 +7,7 @@
  */
 import { InferenceSession, Tensor } from 'onnxruntime-node';
 import { UpstreamError } from '../adapters/index.ts';
-import { DEFAULT_RERANKER_MODEL_PATH } from '../config/config.ts';
+import { DEFAULT_RERANKER_MODEL_PATH } from '../config/settings-schema.ts';
 import type { Candidate } from '../router/candidates.ts';
 import { createMinerHealth } from '../router/miner-health.ts';
 import { createReranker, FEATURE_COUNT, INPUT_NAME, type MinerRanking } from '../router/reranker/index.ts';

@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { DEFAULT_RERANKER_MODEL_PATH } from '../../config/config.ts';
+import { DEFAULT_RERANKER_MODEL_PATH } from '../../config/settings-schema.ts';
 import { FEATURE_COUNT, FEATURE_NAMES, type MinerFacts, writeFeatures } from './features.ts';
 import type { LinearModel } from './linear-model.ts';
 import { writeOnnxModel } from './onnx-export.ts';
