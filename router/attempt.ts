@@ -158,29 +158,25 @@ async function* replayWhole<C>(chunks: C[]): AsyncGenerator<C> {
  * The answer from its first chunk on; `onEnd` runs once it is read to its end or the reader stops,
  * `onFailure` when the upstream breaks off.
  */
-function replay<C>(
+async function* replay<C>(
   first: IteratorResult<C>,
   rest: AsyncIterator<C>,
   onEnd: () => void,
   onFailure: (error: unknown) => void,
-): AsyncIterable<C> {
-  return {
-    async *[Symbol.asyncIterator]() {
-      try {
-        if (first.done) return;
-        yield first.value;
-        for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
-      } catch (error) {
-        onFailure(error);
-        throw error;
-      } finally {
-        try {
-          // A consumer that stops early (client gone) must release the upstream connection.
-          await rest.return?.();
-        } finally {
-          onEnd();
-        }
-      }
-    },
-  };
+): AsyncGenerator<C> {
+  try {
+    if (first.done) return;
+    yield first.value;
+    for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+  } catch (error) {
+    onFailure(error);
+    throw error;
+  } finally {
+    try {
+      // A consumer that stops early (client gone) must release the upstream connection.
+      await rest.return?.();
+    } finally {
+      onEnd();
+    }
+  }
 }
