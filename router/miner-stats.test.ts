@@ -77,6 +77,22 @@ describe('latency window', () => {
     expect(window.quantile(1)).toBe(5);
   });
 
+  it('give the nearest-rank quantiles of exactly the newest samples, repeats and all', () => {
+    const window = new LatencyWindow(8);
+    const added: number[] = [];
+    let seed = 7;
+    for (let i = 0; i < 200; i++) {
+      seed = (seed * 48271) % 2147483647;
+      const ms = seed % 13; // few distinct values: equal samples come and go
+      window.add(ms);
+      added.push(ms);
+      const newest = added.slice(-8).sort((a, b) => a - b);
+      for (const q of [0, 0.1, 0.5, 0.95, 1]) {
+        expect(window.quantile(q)).toBe(newest[Math.max(0, Math.ceil(q * newest.length) - 1)]);
+      }
+    }
+  });
+
   it('answer undefined before the first sample', () => {
     expect(new LatencyWindow().quantile(0.95)).toBeUndefined();
   });
