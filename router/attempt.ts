@@ -58,11 +58,7 @@ export interface AttemptCall<C = string> {
  */
 export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
   const { miner, slot, clock } = call;
-  const cancelled = new AbortController();
-  const signal = AbortSignal.any([call.signal, cancelled.signal]);
-  // The slot is held until the answer is read to its end, or until the call is abandoned: a call nobody
-  // waits for must not keep a miner looking full.
-  const release = releaseOnAbort(slot.release, signal);
+  const { signal, abort, release } = attemptSignal(call.signal, slot.release);
   let answer: AsyncIterator<C> | undefined;
   let firstChunkSeen = false;
   const started = clock();
@@ -109,10 +105,9 @@ export function startAttempt<C>(call: AttemptCall<C>): RunningAttempt<C> {
     outcome: run(),
     elapsedMs: () => clock() - started,
     cancel() {
-      cancelled.abort(new AttemptCancelled(miner));
+      abort(new AttemptCancelled(miner));
       // An answer already streaming holds its body open until its iterator is closed.
       void answer?.return?.()?.catch(() => {});
-      release();
     },
   };
 }
@@ -132,16 +127,31 @@ export function asUpstreamError(error: unknown): UpstreamError {
 }
 
 /**
- * The in-flight slot is held until the answer is streamed; a client that leaves before reading it must
- * free the slot too, or a subnet would fill up with calls nobody is waiting for.
+ * The signal of one call: aborted by `abort` (the gateway gave up on it) or by the client's signal, which
+ * it follows only until `release`. The in-flight slot is held until then, that is until the answer is
+ * streamed, or until the call is abandoned: a call nobody waits for must not keep a miner looking full.
+ *
+ * One AbortController whose listener on the client's signal is removed when the call ends, rather than
+ * AbortSignal.any: that makes a composite per call that follows both sources and is let go only through
+ * weak references (~3% of the gateway's CPU per request).
  */
-function releaseOnAbort(release: () => void, signal: AbortSignal): () => void {
-  const releaseOnce = () => {
-    signal.removeEventListener('abort', releaseOnce);
+function attemptSignal(
+  client: AbortSignal,
+  releaseSlot: () => void,
+): { signal: AbortSignal; abort: (reason: unknown) => void; release: () => void } {
+  const controller = new AbortController();
+  const followClient = () => abort(client.reason);
+  const release = () => {
+    client.removeEventListener('abort', followClient);
+    releaseSlot();
+  };
+  const abort = (reason: unknown) => {
+    controller.abort(reason);
     release();
   };
-  signal.addEventListener('abort', releaseOnce, { once: true });
-  return releaseOnce;
+  if (client.aborted) controller.abort(client.reason);
+  else client.addEventListener('abort', followClient, { once: true });
+  return { signal: controller.signal, abort, release };
 }
 
 async function readToEnd<C>(first: IteratorResult<C>, rest: AsyncIterator<C>): Promise<C[]> {
