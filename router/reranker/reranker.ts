@@ -1,7 +1,9 @@
 import { stat } from 'node:fs/promises';
-import { InferenceSession, Tensor } from 'onnxruntime-node';
+import type { InferenceSession } from 'onnxruntime-node';
 import { FEATURE_COUNT } from './features.ts';
 import { INPUT_NAME, OUTPUT_NAME } from './onnx-export.ts';
+
+type OnnxRuntime = typeof import('onnxruntime-node');
 
 export interface RerankerOptions {
   modelPath: string;
@@ -22,7 +24,10 @@ export interface Reranker {
   scores(pool: object, version: number, features: () => Float32Array): Float32Array | undefined;
   /** Resolves once the runs started so far have finished (for tests and benchmarks). */
   settled(): Promise<void>;
-  /** Resolves once the model file was checked (loaded, or found missing or broken). */
+  /**
+   * Resolves once the model file was checked (loaded, or found missing or broken). The file is first
+   * checked when scores are first asked for, or here if that has not happened yet.
+   */
   loaded(): Promise<void>;
   close(): Promise<void>;
 }
@@ -44,19 +49,32 @@ interface PoolScores {
  * The model file is polled (inode, mtime and size) rather than watched: fs.watch misses atomic renames on some
  * filesystems and a stat every few seconds costs nothing. A file that does not load, or whose interface
  * does not match FEATURE_SPEC, is logged and the previous model kept.
+ *
+ * onnxruntime-node (~22 MB of RSS) is imported, and the file first checked, only once scores are asked
+ * for: a gateway whose subnets each have one candidate (OpenAI-compatible profiles) never ranks and never
+ * loads it. Until the model is loaded the first requests use blended weights, as they did while it loaded
+ * at start.
  */
 export function createReranker(options: RerankerOptions): Reranker {
   const log = options.log ?? (() => {});
   const maxScoreAgeMs = options.maxScoreAgeMs ?? 1_000;
   const byPool = new WeakMap<object, PoolScores>();
   const running = new Set<Promise<void>>();
+  let runtime: OnnxRuntime | undefined;
   let session: InferenceSession | undefined;
   let fileStamp = '';
-  let loading = checkModelFile();
-  const timer = setInterval(() => {
-    loading = loading.then(checkModelFile);
-  }, options.pollMs ?? 5_000);
-  timer.unref();
+  let loading: Promise<void> | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  function startLoading(): Promise<void> {
+    if (loading) return loading;
+    loading = checkModelFile();
+    timer = setInterval(() => {
+      loading = loading!.then(checkModelFile);
+    }, options.pollMs ?? 5_000);
+    timer.unref();
+    return loading;
+  }
 
   async function checkModelFile(): Promise<void> {
     let stamp: string;
@@ -71,8 +89,9 @@ export function createReranker(options: RerankerOptions): Reranker {
     if (stamp === fileStamp) return;
     fileStamp = stamp;
     try {
-      const next = await InferenceSession.create(options.modelPath);
-      await checkInterface(next);
+      runtime ??= await import('onnxruntime-node');
+      const next = await runtime.InferenceSession.create(options.modelPath);
+      await checkInterface(runtime, next);
       const previous = session;
       session = next;
       log('info', `reranker model loaded from ${options.modelPath}`);
@@ -84,7 +103,10 @@ export function createReranker(options: RerankerOptions): Reranker {
   }
 
   function scores(pool: object, version: number, features: () => Float32Array): Float32Array | undefined {
-    if (!session) return undefined;
+    if (!session) {
+      void startLoading();
+      return undefined;
+    }
     let entry = byPool.get(pool);
     if (!entry) {
       entry = { scores: undefined, version: -1, scoredAt: 0, running: false };
@@ -92,12 +114,18 @@ export function createReranker(options: RerankerOptions): Reranker {
     }
     const now = performance.now();
     if (!entry.running && (entry.version !== version || now - entry.scoredAt > maxScoreAgeMs)) {
-      startRun(session, entry, version, features());
+      startRun(runtime!, session, entry, version, features());
     }
     return entry.scores;
   }
 
-  function startRun(model: InferenceSession, entry: PoolScores, version: number, rows: Float32Array): void {
+  function startRun(
+    { Tensor }: OnnxRuntime,
+    model: InferenceSession,
+    entry: PoolScores,
+    version: number,
+    rows: Float32Array,
+  ): void {
     entry.running = true;
     const run = model
       .run({ [INPUT_NAME]: new Tensor('float32', rows, [rows.length / FEATURE_COUNT, FEATURE_COUNT]) })
@@ -125,7 +153,7 @@ export function createReranker(options: RerankerOptions): Reranker {
     async settled() {
       await Promise.allSettled(running);
     },
-    loaded: () => loading,
+    loaded: startLoading,
     async close() {
       clearInterval(timer);
       await loading;
@@ -137,7 +165,7 @@ export function createReranker(options: RerankerOptions): Reranker {
 }
 
 /** A model for another feature layout would score garbage without failing: refuse it at load. */
-async function checkInterface(session: InferenceSession): Promise<void> {
+async function checkInterface({ Tensor }: OnnxRuntime, session: InferenceSession): Promise<void> {
   if (!session.inputNames.includes(INPUT_NAME) || !session.outputNames.includes(OUTPUT_NAME)) {
     throw new Error(`expected input "${INPUT_NAME}" and output "${OUTPUT_NAME}"`);
   }
