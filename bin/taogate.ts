@@ -179,7 +179,7 @@ async function runLocalnet(config: GatewayConfig, withGateway: boolean): Promise
   }
   if (config.tracing) {
     // Started before the gateway and stopped after it, so the last requests' spans are flushed.
-    const tracing = startTracing();
+    const tracing = await startTracing();
     closers.push(() => tracing.shutdown());
   }
   const gateway = await startGateway(config, logger);

@@ -1,5 +1,4 @@
 import { trace } from '@opentelemetry/api';
-import { NodeSDK } from '@opentelemetry/sdk-node';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 
 export interface TracingOptions {
@@ -20,9 +19,11 @@ export interface Tracing {
 /**
  * Starts the OpenTelemetry SDK for traces only: metrics stay with prom-client at /metrics and logs with
  * pino (one library for each), so sdk-node's metric and log pipelines are turned off rather than read from
- * the environment. Never started when tracing is off: the API's tracer is then a no-op and costs nothing.
+ * the environment. Never started when tracing is off: the API's tracer is then a no-op and costs nothing,
+ * and the SDK is not even imported (it is imported here, not at the top, for that).
  */
-export function startTracing(options: TracingOptions = {}): Tracing {
+export async function startTracing(options: TracingOptions = {}): Promise<Tracing> {
+  const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const sdk = new NodeSDK({
     serviceName: options.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'taogate',
     ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),

@@ -23,7 +23,7 @@ describe('tracing', () => {
   };
 
   beforeAll(async () => {
-    tracing = startTracing({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    tracing = await startTracing({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
     subscribe('undici:request:create', onRequest);
     stack = await startStack({
       env: {
