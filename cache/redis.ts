@@ -44,6 +44,9 @@ export function connectRedis(url: string, options: RedisConnectionOptions = {}):
     // Keep trying forever, with a short backoff: Redis coming back should be noticed within seconds.
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 10), maxDelay),
     enableReadyCheck: true,
+    // ioredis re-subscribes on reconnect with a promise nobody handles: Redis dropping again meanwhile is an
+    // unhandled "Connection is closed". Subscribers re-subscribe on 'ready' themselves, handling the outcome.
+    autoResubscribe: false,
     lazyConnect: false,
   });
   client.on('error', (error: Error) => options.onError?.(error));
