@@ -74,8 +74,16 @@ describe('routing follows the chain', () => {
   beforeAll(async () => {
     stack = await startStack({
       localnet: { minersPerSubnet: 3 },
-      // No hedges: a slow first chunk on a loaded machine would add attempts that are not failovers.
-      env: { TAOGATE_CHAIN_REFRESH_MS: '200', TAOGATE_HEDGE: 'off' },
+      // No hedges: a slow first chunk on a loaded machine would add attempts that are not failovers. Weights
+      // from the chain alone: what these tests check is that the chain's scores reach the router; blending in
+      // measured latency (and the reranker, trained to avoid slow miners) is tested on its own, and on a loaded
+      // machine a stale slow sample can cost the chain's favourite more than the 10 % left for other miners.
+      env: {
+        TAOGATE_CHAIN_REFRESH_MS: '200',
+        TAOGATE_HEDGE: 'off',
+        TAOGATE_ROUTING_WEIGHTS: 'incentive',
+        TAOGATE_RERANKER_MODEL: 'off',
+      },
     });
   });
   afterAll(() => stack?.close());
