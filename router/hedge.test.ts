@@ -191,14 +191,20 @@ describe('hedged requests', () => {
       }
     }
 
-    it('hedges a call to a miner never seen answering once it is later than the median, not the p95', async () => {
-      const { ask, calls, scripts } = fixture({
-        scripts: { 1: { firstChunkMs: 10 }, 2: { firstChunkMs: 5000 }, 3: { firstChunkMs: 10 } },
+    /** A router warmed up without uid 2 (which answers as `uid2` says), its warm-up calls forgotten. */
+    async function warmedUpWithout2(uid2: Script) {
+      const routed = fixture({
+        scripts: { 1: { firstChunkMs: 10 }, 2: uid2, 3: { firstChunkMs: 10 } },
         hedge: NO_FLOOR,
         random,
       });
-      await warmUpWithout2(ask, scripts);
-      calls.length = 0;
+      await warmUpWithout2(routed.ask, routed.scripts);
+      routed.calls.length = 0;
+      return routed;
+    }
+
+    it('hedges a call to a miner never seen answering once it is later than the median, not the p95', async () => {
+      const { ask, calls, scripts } = await warmedUpWithout2({ firstChunkMs: 5000 });
       scripts[1] = { firstChunkMs: 10 };
       scripts[3] = { firstChunkMs: 10 };
 
@@ -212,13 +218,7 @@ describe('hedged requests', () => {
     });
 
     it('hedges a miner known to answer in typical time at the p95, and to another such miner', async () => {
-      const { ask, calls, scripts } = fixture({
-        scripts: { 1: { firstChunkMs: 10 }, 2: { firstChunkMs: 10 }, 3: { firstChunkMs: 10 } },
-        hedge: NO_FLOOR,
-        random,
-      });
-      await warmUpWithout2(ask, scripts);
-      calls.length = 0;
+      const { ask, calls, scripts } = await warmedUpWithout2({ firstChunkMs: 10 });
       scripts[1] = { firstChunkMs: 5000 };
       scripts[3] = { firstChunkMs: 10 };
 
@@ -232,13 +232,7 @@ describe('hedged requests', () => {
     });
 
     it('fails over to a miner known to answer in typical time, not to one never tried', async () => {
-      const { ask, calls, scripts } = fixture({
-        scripts: { 1: { firstChunkMs: 10 }, 2: { firstChunkMs: 10 }, 3: { firstChunkMs: 10 } },
-        hedge: NO_FLOOR,
-        random,
-      });
-      await warmUpWithout2(ask, scripts);
-      calls.length = 0;
+      const { ask, calls, scripts } = await warmedUpWithout2({ firstChunkMs: 10 });
       scripts[1] = 'fail';
       scripts[3] = { firstChunkMs: 10 };
 
