@@ -11,7 +11,16 @@ describe('an Epistula subnet through the gateway, with the official OpenAI clien
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = await startStack({ localnet: { minersPerSubnet: 2, behaviour: staged } });
+    stack = await startStack({
+      localnet: { minersPerSubnet: 2, behaviour: staged },
+      // The rejecting miner must keep being chosen first for failover to be seen: weights from the chain alone
+      // (no reranker, which learns to avoid it) and no breaker opening on it within this file's requests.
+      env: {
+        TAOGATE_ROUTING_WEIGHTS: 'incentive',
+        TAOGATE_RERANKER_MODEL: 'off',
+        TAOGATE_BREAKER_FAILURES: '1000',
+      },
+    });
   });
   afterAll(() => stack.close());
 
