@@ -1,8 +1,8 @@
 import type { Context } from 'hono';
-import { streamSSE } from 'hono/streaming';
 import type { Logger } from 'pino';
 import { meterFailure } from '../billing/index.ts';
 import type { PipelineRun, PipelineStepFailed } from '../router/pipelines/index.ts';
+import { eventStream } from './event-stream.ts';
 import {
   accountSteps,
   pipelineFailure,
@@ -55,15 +55,15 @@ export async function writePipelineAnswer(
   }
   c.header('server-timing', serverTiming(run, { name: 'ttfb', ms: run.elapsedMs() }));
   reportCache(c, undefined);
-  return streamSSE(c, async (sse) => {
+  return eventStream(c, async (events) => {
     const id = shape.newId();
     const created = Math.floor(Date.now() / 1000);
-    const send = (data: unknown) => sse.writeSSE({ data: JSON.stringify(data) });
+    const send = (data: unknown) => events.send(JSON.stringify(data));
     const opening = shape.opening(id, model, created);
     if (opening !== undefined) await send(opening);
     try {
       for (let next = first; !next.done; next = await reader.next()) {
-        if (sse.aborted) break;
+        if (events.aborted) break;
         await send(shape.delta(id, model, created, next.value));
       }
     } catch {
@@ -71,7 +71,7 @@ export async function writePipelineAnswer(
     }
     const failure = await run.finished;
     // A client that left is charged for the steps that answered before it did, as a direct stream is.
-    if (sse.aborted) return void accountSteps(stepSummaries(run, false));
+    if (events.aborted) return void accountSteps(stepSummaries(run, false));
     if (failure) {
       meterFailure();
       await send(pipelineFailure(failure, run, options.partialResults).body);
@@ -80,7 +80,7 @@ export async function writePipelineAnswer(
     const steps = accountSteps(stepSummaries(run, options.withOutputs));
     await send({ ...(shape.closing(id, model, created) as object), taogate: { steps } });
     if (options.includeUsage) await send(shape.usage(id, model, created, pipelineUsage(steps)));
-    await sse.writeSSE({ data: '[DONE]' });
+    await events.send('[DONE]');
   });
 }
 
