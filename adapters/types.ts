@@ -1,3 +1,4 @@
+import type { Context } from '@opentelemetry/api';
 /** A miner the router chose, with an address the SSRF guard already accepted. */
 export interface MinerTarget {
   netuid: number;
@@ -88,6 +89,8 @@ export interface CallOptions {
   whole?: boolean;
   /** The router sent this call as a hedge of a slow one: for telemetry, protocols ignore it. */
   hedge?: boolean;
+  /** The attempt's trace context (its span), sent upstream as `traceparent`; undefined when not traced. */
+  traceContext?: Context;
 }
 
 /** One call of one task to one miner. */

@@ -1,4 +1,4 @@
-import { context, propagation } from '@opentelemetry/api';
+import { type Context, propagation } from '@opentelemetry/api';
 import type { Dispatcher } from 'undici';
 import { discardBody, MAX_UPSTREAM_BYTES, parseJsonOrUndefined, readCappedText } from './body.ts';
 import { toUpstreamError, UpstreamError } from './errors.ts';
@@ -55,7 +55,7 @@ export async function postToUpstream(
   try {
     response = await dispatcher.request({
       ...http,
-      headers: withTraceContext(request.headers),
+      headers: withTraceContext(request.headers, call.traceContext),
       method: 'POST',
       signal: armed.signal,
     });
@@ -174,12 +174,17 @@ async function* guardStream(
 }
 
 /**
- * The headers plus W3C `traceparent`/`tracestate` of the active span (the attempt's, when tracing is on),
- * so a miner that traces joins the request's trace; signatures cover bodies, not these headers. With no
- * SDK started the propagator is the API's no-op and the headers go out as they are.
+ * The headers plus W3C `traceparent`/`tracestate` of the attempt's span when it is traced, so a miner that
+ * traces joins the request's trace; signatures cover bodies, not these headers. The context comes with the
+ * call rather than as the active context: running each call in an AsyncLocalStorage frame of its own cost
+ * the streamed path more than the span did.
  */
-function withTraceContext(headers: Record<string, string>): Record<string, string> {
+function withTraceContext(
+  headers: Record<string, string>,
+  traceContext: Context | undefined,
+): Record<string, string> {
+  if (traceContext === undefined) return headers;
   const carrier: Record<string, string> = {};
-  propagation.inject(context.active(), carrier);
+  propagation.inject(traceContext, carrier);
   return carrier.traceparent === undefined ? headers : { ...headers, ...carrier };
 }

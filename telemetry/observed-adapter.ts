@@ -97,7 +97,7 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
     };
   }
 
-  /** The attempt's span, and the context its call runs in (the span active, for its `traceparent`). */
+  /** The attempt's span, and the context its call carries upstream (the span's, for its `traceparent`). */
   function startSpan(
     request: RequestTelemetry | undefined,
     protocol: string,
@@ -136,9 +136,11 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
       const watch = begin(protocol, target, options.hedge === true);
       let answer: unknown;
       try {
-        answer = watch.context
-          ? await context.with(watch.context, call, undefined, target, request, options)
-          : await call(target, request, options);
+        answer = await call(
+          target,
+          request,
+          watch.context ? { ...options, traceContext: watch.context } : options,
+        );
       } catch (error) {
         watch.end(options.signal.aborted ? 'cancelled' : 'failed', error);
         throw error;
@@ -164,7 +166,7 @@ export function createAttemptObserver(deps: AttemptObserverDeps) {
 export type AdapterObserver = ReturnType<typeof createAttemptObserver>;
 
 interface AttemptWatch {
-  /** The context the call runs in: its span active, so the exchange can propagate it. */
+  /** The context the call carries: its span, so the exchange can propagate it. */
   readonly context: Context | undefined;
   firstChunk(): void;
   end(outcome: AttemptOutcomeLabel, error: unknown): void;
