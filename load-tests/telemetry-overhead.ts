@@ -11,6 +11,7 @@
 //   TELEMETRY_BENCH_SECONDS=10 TELEMETRY_BENCH_ROUNDS=7 TELEMETRY_BENCH_CONNECTIONS=32 npm run bench:telemetry
 //   TELEMETRY_BENCH_ON=metrics npm run bench:telemetry     # one of the two alone
 //   TELEMETRY_BENCH_CPU_PROF=/tmp/prof npm run bench:telemetry   # and where the CPU goes, per mode
+//   TELEMETRY_BENCH_ANSWERS=sse npm run bench:telemetry      # streamed answers only (or json)
 //
 // Prints a table per scenario (JSON and SSE answers) with CPU time per request next to throughput, and
 // PASS/FAIL against ≤ 10% throughput overhead (median round against median round).
@@ -49,6 +50,8 @@ const MODEL = process.env.TELEMETRY_BENCH_MODEL ?? 'sn18/cortex-chat';
 const ON = new Set((process.env.TELEMETRY_BENCH_ON ?? 'tracing,metrics').split(','));
 /** A directory: both gateways write CPU profiles there, summarised at the end (where the cost goes). */
 const CPU_PROFILE_DIR = process.env.TELEMETRY_BENCH_CPU_PROF;
+/** Which answers to load (`json`, `sse` or both), e.g. to profile one of them alone. */
+const ANSWERS = new Set((process.env.TELEMETRY_BENCH_ANSWERS ?? 'json,sse').split(','));
 
 process.on('exit', killAllNow);
 for (const signal of ['SIGINT', 'SIGTERM'] as const) process.once(signal, () => process.exit(130));
@@ -244,7 +247,7 @@ try {
     `# Telemetry overhead: ${MODEL}, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds × ${SECONDS} s ` +
       'per mode; figures are each mode’s median round\n',
   );
-  for (const stream of [false, true]) {
+  for (const stream of [false, true].filter((stream) => ANSWERS.has(stream ? 'sse' : 'json'))) {
     const runs = {
       off: { rps: [], p50: [], p99: [], cpuPercent: [], cpuMsPerRequest: [], errors: 0 } as Rounds,
       on: { rps: [], p50: [], p99: [], cpuPercent: [], cpuMsPerRequest: [], errors: 0 } as Rounds,
