@@ -36,10 +36,12 @@ export interface GenerationTarget {
   model: RoutableModel;
   request: ChatRequest;
   options: RouteOptions;
+  /** generationCacheKey(model, request), when the caller already holds it; else it is computed here. */
+  key?: string | undefined;
 }
 
 /** What a lookup in memory needs: the request, and the catalogue that names the model that answered. */
-export type CachedTarget = Pick<GenerationTarget, 'catalog' | 'model' | 'request'>;
+export type CachedTarget = Pick<GenerationTarget, 'catalog' | 'model' | 'request' | 'key'>;
 
 /**
  * A cacheable request's answer from this process's memory, if it holds one: synchronous, so a hit skips
@@ -99,8 +101,13 @@ export async function routeThroughCache(
   return routedOf(served, target);
 }
 
-function keyOf({ model, request }: CachedTarget): string {
+/** The cache key of a text-generation request to `model`. */
+export function generationCacheKey(model: RoutableModel, request: ChatRequest): string {
   return cacheKeyOf('chat', { model: model.id, ...request });
+}
+
+function keyOf({ key, model, request }: CachedTarget): string {
+  return key ?? generationCacheKey(model, request);
 }
 
 function routedOf(served: Served<AnswerMeta>, { catalog, model }: CachedTarget): CachedRouted {

@@ -15,7 +15,12 @@ export type {
   EmbeddingSource,
   EmbeddingTarget,
 } from './cached-embeddings.ts';
-export { answeredFromMemory, type CachedRouted, routeThroughCache } from './cached-generation.ts';
+export {
+  answeredFromMemory,
+  type CachedRouted,
+  generationCacheKey,
+  routeThroughCache,
+} from './cached-generation.ts';
 export { type EmbeddingsCall, embedThroughCache } from './embed-through-cache.ts';
 export {
   type AnswerLookup,

@@ -2,16 +2,22 @@ import type { Context } from 'hono';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { ChatRequest } from '../adapters/index.ts';
-import { answeredFromMemory, cachePolicyOf, type GatewayCache, routeThroughCache } from '../cache/index.ts';
+import {
+  answeredFromMemory,
+  cachePolicyOf,
+  type GatewayCache,
+  generationCacheKey,
+  routeThroughCache,
+} from '../cache/index.ts';
 import type { ChatRouter, FannedOut, RoutableModel, RouteOptions } from '../router/index.ts';
 import type { Pipeline } from '../router/pipelines/index.ts';
 import { noteFanout, noteUsage } from '../telemetry/index.ts';
 import type { Drain } from './drain.ts';
 import { invalidRequest, toHttpError } from './errors.ts';
+import { generationRequestReader } from './generation-request.ts';
 import { fanoutOf, type generationFields } from './generation-schema.ts';
 import { modelFor } from './model-lookup.ts';
 import { answerWithPipeline, isPipelineModel } from './pipeline-model-route.ts';
-import { parseJsonBody } from './request-body.ts';
 import { exceededLimit, type RequestLimits } from './request-limits.ts';
 import { type ResponseShape, usageOf } from './response-shapes.ts';
 import { writeAnswer } from './write-answer.ts';
@@ -46,18 +52,18 @@ export function generationHandler<Body extends GenerationBody>(
   deps: GenerationRouteDeps,
   endpoint: GenerationEndpoint<Body>,
 ) {
+  const requests = generationRequestReader(endpoint.schema, endpoint.toChatRequest);
   return async (c: Context) => {
     c.header('x-taogate-cache', 'bypass');
-    const parsed = await parseJsonBody(c, endpoint.schema);
-    if (!parsed.ok) return c.json(parsed.error.body, parsed.error.status);
-    const body = parsed.value;
+    const read = await requests.read(c);
+    if (!read.ok) return c.json(read.error.body, read.error.status);
+    const { body, request } = read.value;
     if (isPipelineModel(body.model)) return answerWithPipeline(c, deps, body, endpoint);
     const found = modelFor(deps.catalog, body.model, 'chat');
     if (!found.ok) return c.json(found.error.body, found.error.status);
     const { model } = found;
     const fanout = fanoutOf(c.req.header('x-taogate-fanout'), body, deps.router.maxFanout);
     if (!fanout.ok) return c.json(fanout.error.body, fanout.error.status);
-    const request = endpoint.toChatRequest(body);
     const overLimit = exceededLimit(request, deps.requestLimits);
     if (overLimit) return c.json(overLimit.body, overLimit.status);
     const cachePolicy = cachePolicyOf({
@@ -75,10 +81,16 @@ export function generationHandler<Body extends GenerationBody>(
       return answerFannedOut(c, deps, endpoint.shape, model, request, options);
     }
 
+    if (deps.cache?.settings.enabled && cachePolicy.policy.use) {
+      read.value.cacheKey ??= generationCacheKey(model, request);
+      requests.remember(read.value);
+    }
+    const key = read.value.cacheKey;
     let routed = answeredFromMemory(deps.cache, cachePolicy.policy, {
       catalog: deps.catalog,
       model,
       request,
+      key,
     });
     if (!routed) {
       try {
@@ -87,6 +99,7 @@ export function generationHandler<Body extends GenerationBody>(
           catalog: deps.catalog,
           model,
           request,
+          key,
           options: routeOptionsOf(c, deps, body),
         });
       } catch (error) {
