@@ -39,7 +39,7 @@ export function requestTelemetry(deps: RequestTelemetryDeps) {
       traceContext: traced?.context,
       operation: OPERATION_BY_ROUTE[path],
     });
-    const inFlightDone = deps.metrics?.requestStarted();
+    deps.metrics?.requestStarted();
     await withRequest(request, next);
 
     const headersMs = performance.now() - startedAt;
@@ -58,7 +58,7 @@ export function requestTelemetry(deps: RequestTelemetryDeps) {
 
     whenResponseDone(c, () => {
       const totalMs = performance.now() - startedAt;
-      inFlightDone?.();
+      deps.metrics?.requestFinished();
       const netuid = answeredBy ?? request.netuid;
       if (request.model !== undefined && netuid !== undefined) {
         deps.metrics?.observeGeneration({

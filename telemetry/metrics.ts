@@ -59,6 +59,8 @@ export interface AttemptObservation {
 
 type HttpLabels = { route: string; status: string; netuid: string };
 type ModelLabels = { netuid: string; model: string };
+type SubnetLabels = { netuid: string };
+type CacheLabels = { netuid: string; result: string };
 type AttemptLabels = {
   netuid: string;
   protocol: string;
@@ -83,6 +85,13 @@ export function createGatewayMetrics() {
   const modelCounts = scrapeTimeCounts<ModelLabels>();
   const tokenCounts = scrapeTimeCounts<ModelLabels & { type: string }>();
   const attemptCounts = scrapeTimeCounts<AttemptLabels>();
+  const subnetCounts = {
+    hedges: scrapeTimeCounts<SubnetLabels>(),
+    coalesced: scrapeTimeCounts<SubnetLabels>(),
+    spentRao: scrapeTimeCounts<SubnetLabels>(),
+  };
+  const cacheCounts = scrapeTimeCounts<CacheLabels>();
+  let requestsInFlight = 0;
   const httpLabels = ['route', 'status', 'netuid'] as const;
   new Counter({
     name: 'taogate_http_requests_total',
@@ -99,10 +108,13 @@ export function createGatewayMetrics() {
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  const inFlight = new Gauge({
+  new Gauge({
     name: 'taogate_http_requests_in_flight',
     help: 'API requests being served (until their last byte is sent)',
     registers,
+    collect() {
+      this.set(requestsInFlight);
+    },
   });
 
   const modelLabels = ['netuid', 'model'] as const;
@@ -158,23 +170,32 @@ export function createGatewayMetrics() {
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  const hedges = new Counter({
+  new Counter({
     name: 'taogate_upstream_hedges_total',
     help: 'Second calls sent because the first miner’s first chunk was late',
     labelNames: ['netuid'],
     registers,
+    collect() {
+      subnetCounts.hedges.flushInto(this);
+    },
   });
-  const cacheLookups = new Counter({
+  new Counter({
     name: 'taogate_cache_lookups_total',
     help: 'Response cache lookups by result (hit, miss, bypass)',
     labelNames: ['netuid', 'result'],
     registers,
+    collect() {
+      cacheCounts.flushInto(this);
+    },
   });
-  const coalescedRequests = new Counter({
+  new Counter({
     name: 'taogate_coalesced_requests_total',
     help: 'Requests answered by joining an identical request already in flight',
     labelNames: ['netuid'],
     registers,
+    collect() {
+      subnetCounts.coalesced.flushInto(this);
+    },
   });
   const queueDepth = new Gauge({
     name: 'taogate_queue_depth',
@@ -189,17 +210,20 @@ export function createGatewayMetrics() {
     buckets: LATENCY_BUCKETS,
     registers,
   });
-  const spentRao = new Counter({
+  new Counter({
     name: 'taogate_ledger_spent_rao_total',
     help: 'Rao charged to callers, per subnet',
     labelNames: ['netuid'],
     registers,
+    collect() {
+      subnetCounts.spentRao.flushInto(this);
+    },
   });
 
   const gauges = registerScrapeGauges(registers);
   const traffic = createSubnetTraffic();
 
-  const subnetLabels = labelSets((netuid: number) => ({ netuid: String(netuid) }));
+  const subnetLabels = labelSets((netuid: number): SubnetLabels => ({ netuid: String(netuid) }));
   const httpLabelsOf = labelSets(
     (route: string, status: number, netuid: number | undefined): HttpLabels => ({
       route,
@@ -234,10 +258,12 @@ export function createGatewayMetrics() {
     netuid: String(netuid),
     miner_bucket: bucket,
   }));
-  const cacheLabelsOf = labelSets((netuid: number, result: CacheResult) => ({
-    netuid: String(netuid),
-    result,
-  }));
+  const cacheLabelsOf = labelSets(
+    (netuid: number, result: CacheResult): CacheLabels => ({
+      netuid: String(netuid),
+      result,
+    }),
+  );
 
   return {
     contentType: registry.contentType,
@@ -250,10 +276,12 @@ export function createGatewayMetrics() {
       httpCounts.add(labels);
       httpLatency.observe(labels, seconds);
     },
-    /** Counts a request in flight; call the returned function once when its last byte is sent. */
-    requestStarted(): () => void {
-      inFlight.inc();
-      return () => inFlight.dec();
+    /** A request is in flight until `requestFinished` (once, when its last byte is sent). */
+    requestStarted(): void {
+      requestsInFlight++;
+    },
+    requestFinished(): void {
+      requestsInFlight--;
     },
     observeGeneration(observation: GenerationObservation): void {
       const { netuid, model } = observation;
@@ -283,14 +311,14 @@ export function createGatewayMetrics() {
         attemptFirstChunk.observe(bucketLabelsOf(netuid, minerBucket), observation.firstChunkSeconds);
     },
     hedged(netuid: number): void {
-      hedges.inc(subnetLabels(netuid));
+      subnetCounts.hedges.add(subnetLabels(netuid));
     },
     /**
      * A response-cache lookup for a request to `netuid` (the caching layer calls this). Also marks the
      * request being served, so its span and Server-Timing say whether it came from the cache.
      */
     cacheLookup(netuid: number, result: CacheResult): void {
-      cacheLookups.inc(cacheLabelsOf(netuid, result));
+      cacheCounts.add(cacheLabelsOf(netuid, result));
       traffic.recordCacheLookup(netuid, result);
       const request = currentRequest();
       if (!request) return;
@@ -299,7 +327,7 @@ export function createGatewayMetrics() {
     },
     /** A request served by joining an identical one already in flight (the caching layer calls this). */
     coalesced(netuid: number): void {
-      coalescedRequests.inc(subnetLabels(netuid));
+      subnetCounts.coalesced.add(subnetLabels(netuid));
       currentRequest()?.span?.setAttribute(TAOGATE_COALESCED, true);
     },
     /** How many requests wait in the named queue now. */
@@ -314,7 +342,7 @@ export function createGatewayMetrics() {
     },
     /** Rao charged to a caller for a request to `netuid` (the billing ledger calls this on commit). */
     spent(netuid: number, rao: number | bigint): void {
-      spentRao.inc(subnetLabels(netuid), Number(rao));
+      subnetCounts.spentRao.add(subnetLabels(netuid), Number(rao));
       currentRequest()?.span?.setAttribute(TAOGATE_SPENT_RAO, Number(rao));
     },
     /** Reads miners' circuits and open calls at scrape time (the router's stats). */
