@@ -1,3 +1,6 @@
+import { ServerResponse } from 'node:http';
+import type { Socket } from 'node:net';
+import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 
 /** What a handler writes a Server-Sent Events answer with. */
@@ -37,6 +40,9 @@ export function cuttableStreamOf(response: Response): CuttableStream | undefined
  * sent before the handler next waits for I/O go out as one chunk (an upstream read usually carries several
  * tokens, and a socket write per event was a third of the gateway's CPU on streams); chunks hold whole
  * events.
+ *
+ * The headers leave in the same write as the first events: @hono/node-server sends a chunked response's
+ * headers on their own before it reads the body, one more write syscall (and packet) per answer.
  */
 export function eventStream(c: Context, produce: (events: EventWriter) => Promise<void>): Response {
   let controller!: ReadableStreamDefaultController<Uint8Array>;
@@ -48,21 +54,25 @@ export function eventStream(c: Context, produce: (events: EventWriter) => Promis
   let demand: (() => void) | undefined;
   let settled = false;
   let onSettled: (() => void) | undefined;
+  const headersHeld = holdHeaders(c);
 
   const flush = (): void => {
     scheduled = false;
     if (!open || pending === '') return;
     controller.enqueue(encoder.encode(pending));
     pending = '';
+    headersHeld?.releaseAfterWrite();
   };
   const stop = (): void => {
     open = false;
     aborted = true;
     demand?.();
+    headersHeld?.release();
   };
   const settle = (): void => {
     settled = true;
     onSettled?.();
+    headersHeld?.releaseAfterWrite();
   };
   const body = new ReadableStream<Uint8Array>({
     start(streamController) {
@@ -134,4 +144,39 @@ export function eventStream(c: Context, produce: (events: EventWriter) => Promis
     },
   });
   return response;
+}
+
+/**
+ * Holds back what is written to the client's socket (cork) until the first events are written after the
+ * headers, so both go out in one write. Only under node:http (`app.request` in tests has no socket).
+ *
+ * `releaseAfterWrite` lets go once no promise reaction is left: the events just enqueued reach the socket
+ * in @hono/node-server's promise reactions (its read of the body, then `write`), and a tick queued from a
+ * microtask runs after all of them; ticks queued earlier would run first. A stream that ends in the same
+ * reactions is ended by `end()`, which uncorks by itself, with the headers, events and last chunk in one
+ * write. Releasing twice, or after Node's own uncork, is harmless: an uncorked socket ignores `uncork()`.
+ * Both writers send their first event at once; should one wait for I/O first, the headers still leave at
+ * the end of this turn of the event loop (setImmediate) instead of waiting for it.
+ */
+function holdHeaders(c: Context): { releaseAfterWrite(): void; release(): void } | undefined {
+  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+  if (!(outgoing instanceof ServerResponse) || !outgoing.socket || outgoing.headersSent) return undefined;
+  const socket: Socket = outgoing.socket;
+  socket.cork();
+  let held = true;
+  let releasing = false;
+  const release = () => {
+    if (!held) return;
+    held = false;
+    socket.uncork();
+  };
+  setImmediate(release);
+  return {
+    release,
+    releaseAfterWrite() {
+      if (!held || releasing) return;
+      releasing = true;
+      queueMicrotask(() => process.nextTick(release));
+    },
+  };
 }
