@@ -44,11 +44,12 @@ export function requestTelemetry(deps: RequestTelemetryDeps) {
 
     const headersMs = performance.now() - startedAt;
     const headers = c.res.headers;
-    headers.set('x-request-id', id);
+    const timing = serverTimingOf(request, headersMs);
     // A handler's own entries (a pipeline's steps) come first; the gateway's are added after them.
     const ownTiming = headers.get('server-timing');
-    const timing = serverTimingOf(request, headersMs);
-    headers.set('server-timing', ownTiming ? `${ownTiming}, ${timing}` : timing);
+    if (ownTiming) headers.set('server-timing', `${ownTiming}, ${timing}`);
+    else setResponseHeader(c, 'server-timing', timing);
+    setResponseHeader(c, 'x-request-id', id);
     const route = routePath(c, -1);
     const status = c.res.status;
     const miner = headers.get('x-taogate-miner') ?? undefined;
@@ -91,6 +92,18 @@ export function requestTelemetry(deps: RequestTelemetryDeps) {
       );
     });
   };
+}
+
+/**
+ * Sets a header the response does not carry itself on the node:http response it will be written to, where
+ * there is one: node:http merges it with the response's own when writing the head. Setting it on the
+ * Response's Headers instead validates the value a character at a time in JS (a Server-Timing value is
+ * 100–200 of them): ~3% of the gateway's CPU per request in the 0 ms bench profile.
+ */
+function setResponseHeader(c: Context, name: string, value: string): void {
+  const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
+  if (outgoing && !outgoing.headersSent) outgoing.setHeader(name, value);
+  else c.res.headers.set(name, value);
 }
 
 /**
