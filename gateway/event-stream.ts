@@ -1,5 +1,6 @@
 import { ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
+import type { UnderlyingSource } from 'node:stream/web';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context } from 'hono';
 
@@ -26,11 +27,13 @@ export interface CuttableStream {
 const FLUSH_AT_CHARS = 64 * 1024;
 
 const encoder = new TextEncoder();
-const cuttable = new WeakMap<Response, CuttableStream>();
+/** A property of the response rather than a WeakMap entry: one less table for every streamed answer. */
+const CUTTABLE = Symbol('cuttable stream');
+type StreamedResponse = Response & { [CUTTABLE]?: CuttableStream };
 
 /** The stream behind an answer from `eventStream`, while it is the response as sent. */
 export function cuttableStreamOf(response: Response): CuttableStream | undefined {
-  return cuttable.get(response);
+  return (response as StreamedResponse)[CUTTABLE];
 }
 
 /**
@@ -45,138 +48,164 @@ export function cuttableStreamOf(response: Response): CuttableStream | undefined
  * headers on their own before it reads the body, one more write syscall (and packet) per answer.
  */
 export function eventStream(c: Context, produce: (events: EventWriter) => Promise<void>): Response {
-  let controller!: ReadableStreamDefaultController<Uint8Array>;
-  // `open`: bytes still reach the client. `aborted`: the writer should stop.
-  let open = true;
-  let aborted = false;
-  let pending = '';
-  let scheduled = false;
-  let demand: (() => void) | undefined;
-  let settled = false;
-  let onSettled: (() => void) | undefined;
-  const headersHeld = holdHeaders(c);
-
-  const flush = (): void => {
-    scheduled = false;
-    if (!open || pending === '') return;
-    controller.enqueue(encoder.encode(pending));
-    pending = '';
-    headersHeld?.releaseAfterWrite();
-  };
-  const stop = (): void => {
-    open = false;
-    aborted = true;
-    demand?.();
-    headersHeld?.release();
-  };
-  const settle = (): void => {
-    settled = true;
-    onSettled?.();
-    headersHeld?.releaseAfterWrite();
-  };
-  const body = new ReadableStream<Uint8Array>({
-    start(streamController) {
-      controller = streamController;
-    },
-    pull() {
-      demand?.();
-      demand = undefined;
-    },
-    cancel: stop,
-  });
-
-  const writer: EventWriter = {
-    get aborted() {
-      return aborted;
-    },
-    send(data) {
-      if (!open) return undefined;
-      pending += `data: ${data}\n\n`;
-      if (!scheduled) {
-        scheduled = true;
-        // A tick queued from promise code runs once no promise reaction is left, before the event loop
-        // turns: every event the handler can produce without waiting for I/O goes out in this one chunk,
-        // and none waits for the check phase behind other connections' I/O (setImmediate did).
-        process.nextTick(flush);
-      }
-      if (pending.length < FLUSH_AT_CHARS) return undefined;
-      flush();
-      if ((controller.desiredSize ?? 1) > 0) return undefined;
-      return new Promise<void>((resolve) => {
-        demand = resolve;
-      });
-    },
-  };
-  produce(writer).then(
-    () => {
-      if (open) {
-        flush();
-        controller.close();
-        open = false;
-      }
-      settle();
-    },
-    (error: unknown) => {
-      // Whatever went wrong, the client must not take a cut-off stream for a whole one.
-      if (open) controller.error(error);
-      open = false;
-      settle();
-    },
-  );
-
+  const stream = new EventStream(heldSocketOf(c));
+  const body = new ReadableStream<Uint8Array>(stream);
+  stream.run(produce);
   // The headers hono's streamSSE sets.
   c.header('transfer-encoding', 'chunked');
   c.header('content-type', 'text/event-stream');
   c.header('cache-control', 'no-cache');
   c.header('connection', 'keep-alive');
-  const response = c.newResponse(body);
-  cuttable.set(response, {
-    cut(lastEvent) {
-      if (!open) return;
-      flush();
-      controller.enqueue(lastEvent);
-      controller.close();
-      stop();
-    },
-    onSettled(callback) {
-      if (settled) callback();
-      else onSettled = callback;
-    },
-  });
+  const response: StreamedResponse = c.newResponse(body);
+  response[CUTTABLE] = stream;
   return response;
 }
 
 /**
- * Holds back what is written to the client's socket (cork) until the first events are written after the
- * headers, so both go out in one write. Only under node:http (`app.request` in tests has no socket).
- *
- * `releaseAfterWrite` lets go once no promise reaction is left: the events just enqueued reach the socket
- * in @hono/node-server's promise reactions (its read of the body, then `write`), and a tick queued from a
- * microtask runs after all of them; ticks queued earlier would run first. A stream that ends in the same
- * reactions is ended by `end()`, which uncorks by itself, with the headers, events and last chunk in one
- * write. Releasing twice, or after Node's own uncork, is harmless: an uncorked socket ignores `uncork()`.
- * Both writers send their first event at once; should one wait for I/O first, the headers still leave at
- * the end of this turn of the event loop (setImmediate) instead of waiting for it.
+ * One answer's events on their way out: the producer's writer, the drain's handle on it, and the
+ * ReadableStream's source (`start`, `pull`, `cancel`). A class, so that each answer costs one object with
+ * its methods shared, not a dozen closures and an object literal with a getter (which V8 builds slowly).
  */
-function holdHeaders(c: Context): { releaseAfterWrite(): void; release(): void } | undefined {
+class EventStream implements EventWriter, CuttableStream, UnderlyingSource<Uint8Array> {
+  #controller!: ReadableStreamDefaultController<Uint8Array>;
+  /** Bytes still reach the client. */
+  #open = true;
+  /** The writer should stop. */
+  #aborted = false;
+  #pending = '';
+  #scheduled = false;
+  #demand: (() => void) | undefined;
+  #settled = false;
+  #onSettled: (() => void) | undefined;
+  /** The client's socket while it is corked, holding the headers back until the first events join them. */
+  #heldSocket: Socket | undefined;
+  #releasing = false;
+
+  constructor(socket: Socket | undefined) {
+    if (!socket) return;
+    socket.cork();
+    this.#heldSocket = socket;
+    // Both writers send their first event at once; should one wait for I/O first, the headers still leave
+    // at the end of this turn of the event loop instead of waiting for it.
+    setImmediate(EventStream.#releaseHeaders, this);
+  }
+
+  start(controller: ReadableStreamDefaultController<Uint8Array>): void {
+    this.#controller = controller;
+  }
+
+  pull(): void {
+    this.#demand?.();
+    this.#demand = undefined;
+  }
+
+  cancel(): void {
+    this.#stop();
+  }
+
+  get aborted(): boolean {
+    return this.#aborted;
+  }
+
+  send(data: string): Promise<void> | undefined {
+    if (!this.#open) return undefined;
+    this.#pending += `data: ${data}\n\n`;
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      // A tick queued from promise code runs once no promise reaction is left, before the event loop
+      // turns: every event the handler can produce without waiting for I/O goes out in this one chunk,
+      // and none waits for the check phase behind other connections' I/O (setImmediate did).
+      process.nextTick(EventStream.#flushScheduled, this);
+    }
+    if (this.#pending.length < FLUSH_AT_CHARS) return undefined;
+    this.#flush();
+    if ((this.#controller.desiredSize ?? 1) > 0) return undefined;
+    return new Promise<void>((resolve) => {
+      this.#demand = resolve;
+    });
+  }
+
+  cut(lastEvent: Uint8Array): void {
+    if (!this.#open) return;
+    this.#flush();
+    this.#controller.enqueue(lastEvent);
+    this.#controller.close();
+    this.#stop();
+  }
+
+  onSettled(callback: () => void): void {
+    if (this.#settled) callback();
+    else this.#onSettled = callback;
+  }
+
+  /** Runs the producer, and ends the stream as it ends. */
+  run(produce: (events: EventWriter) => Promise<void>): void {
+    produce(this).then(
+      () => {
+        if (this.#open) {
+          this.#flush();
+          this.#controller.close();
+          this.#open = false;
+        }
+        this.#settle();
+      },
+      (error: unknown) => {
+        // Whatever went wrong, the client must not take a cut-off stream for a whole one.
+        if (this.#open) this.#controller.error(error);
+        this.#open = false;
+        this.#settle();
+      },
+    );
+  }
+
+  static #flushScheduled(stream: EventStream): void {
+    stream.#scheduled = false;
+    stream.#flush();
+  }
+
+  #flush(): void {
+    if (!this.#open || this.#pending === '') return;
+    this.#controller.enqueue(encoder.encode(this.#pending));
+    this.#pending = '';
+    this.#releaseHeadersAfterWrite();
+  }
+
+  #stop(): void {
+    this.#open = false;
+    this.#aborted = true;
+    this.#demand?.();
+    EventStream.#releaseHeaders(this);
+  }
+
+  #settle(): void {
+    this.#settled = true;
+    this.#onSettled?.();
+    this.#releaseHeadersAfterWrite();
+  }
+
+  /**
+   * Uncorks once no promise reaction is left: the events just enqueued reach the socket in
+   * @hono/node-server's promise reactions (its read of the body, then `write`), and a tick queued from a
+   * microtask runs after all of them; ticks queued earlier would run first. A stream that ends in the same
+   * reactions is ended by `end()`, which uncorks by itself, with the headers, events and last chunk in one
+   * write. Releasing after Node's own uncork is harmless: an uncorked socket ignores `uncork()`.
+   */
+  #releaseHeadersAfterWrite(): void {
+    if (!this.#heldSocket || this.#releasing) return;
+    this.#releasing = true;
+    queueMicrotask(() => process.nextTick(EventStream.#releaseHeaders, this));
+  }
+
+  static #releaseHeaders(stream: EventStream): void {
+    const socket = stream.#heldSocket;
+    stream.#heldSocket = undefined;
+    socket?.uncork();
+  }
+}
+
+/** The client's socket under node:http, to hold the headers on (`app.request` in tests has none). */
+function heldSocketOf(c: Context): Socket | undefined {
   const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
-  if (!(outgoing instanceof ServerResponse) || !outgoing.socket || outgoing.headersSent) return undefined;
-  const socket: Socket = outgoing.socket;
-  socket.cork();
-  let held = true;
-  let releasing = false;
-  const release = () => {
-    if (!held) return;
-    held = false;
-    socket.uncork();
-  };
-  setImmediate(release);
-  return {
-    release,
-    releaseAfterWrite() {
-      if (!held || releasing) return;
-      releasing = true;
-      queueMicrotask(() => process.nextTick(release));
-    },
-  };
+  if (!(outgoing instanceof ServerResponse) || outgoing.headersSent) return undefined;
+  return outgoing.socket ?? undefined;
 }
