@@ -90,7 +90,8 @@ export function createChatRouter(options: ChatRouterOptions) {
   const clock = options.clock ?? monotonicClock;
   const health = createMinerHealth(options.resilience, clock);
   const budgets = new Map<number, RetryBudget>();
-  const hedgeDelays = new Map<string, HedgeDelay>();
+  // One map per kind of wait, keyed by netuid: no key string to build on every request.
+  const hedgeDelays = { whole: new Map<number, HedgeDelay>(), firstChunk: new Map<number, HedgeDelay>() };
   const candidates = createCandidatePool({
     ...options,
     onCandidates: (netuid, pool) => health.retain(netuid, pool),
@@ -125,11 +126,11 @@ export function createChatRouter(options: ChatRouterOptions) {
    */
   function hedgeDelayOf(netuid: number, whole: boolean): HedgeDelay | undefined {
     if (!options.hedge) return undefined;
-    const key = `${netuid}/${whole ? 'whole' : 'first-chunk'}`;
-    let delay = hedgeDelays.get(key);
+    const delays = whole ? hedgeDelays.whole : hedgeDelays.firstChunk;
+    let delay = delays.get(netuid);
     if (!delay) {
       delay = new HedgeDelay(options.hedge);
-      hedgeDelays.set(key, delay);
+      delays.set(netuid, delay);
     }
     return delay;
   }
