@@ -10,6 +10,8 @@ export interface GenerationRequest<Body> {
   readonly text: string;
   readonly body: Body;
   readonly request: ChatRequest;
+  /** The conversation's text, which usage is estimated from: joined once, not on every repeat's answer. */
+  readonly promptText: string;
   /**
    * Its cache key, once the route computed it. A remembered request keeps it: the key follows from the body
    * alone (the model is the catalogue's entry for `body.model`, fixed for the gateway's life).
@@ -51,7 +53,9 @@ export function generationRequestReader<Body>(
       const parsed = parseJsonText(text, schema);
       if (!parsed.ok) return parsed;
       const body = parsed.value;
-      return { ok: true, value: { text, body, request: toChatRequest(body), cacheKey: undefined } };
+      const request = toChatRequest(body);
+      const promptText = request.messages.map((message) => message.content).join('\n');
+      return { ok: true, value: { text, body, request, promptText, cacheKey: undefined } };
     },
     remember(request) {
       if (memo.has(request.text) || request.text.length > MEMO_MAX_BODY_CHARS) return;

@@ -14,7 +14,7 @@ import type { Pipeline } from '../router/pipelines/index.ts';
 import { noteFanout, noteUsage } from '../telemetry/index.ts';
 import type { Drain } from './drain.ts';
 import { invalidRequest, toHttpError } from './errors.ts';
-import { generationRequestReader } from './generation-request.ts';
+import { type GenerationRequest, generationRequestReader } from './generation-request.ts';
 import { fanoutOf, type generationFields } from './generation-schema.ts';
 import { modelFor } from './model-lookup.ts';
 import { answerWithPipeline, isPipelineModel } from './pipeline-model-route.ts';
@@ -57,7 +57,7 @@ export function generationHandler<Body extends GenerationBody>(
     c.header('x-taogate-cache', 'bypass');
     const read = await requests.read(c);
     if (!read.ok) return c.json(read.error.body, read.error.status);
-    const { body, request } = read.value;
+    const { body, request, promptText } = read.value;
     if (isPipelineModel(body.model)) return answerWithPipeline(c, deps, body, endpoint);
     const found = modelFor(deps.catalog, body.model, 'chat');
     if (!found.ok) return c.json(found.error.body, found.error.status);
@@ -78,7 +78,7 @@ export function generationHandler<Body extends GenerationBody>(
     }
     if (fanout.fanout > 1) {
       const options = { ...routeOptionsOf(c, deps, body), fanout: fanout.fanout };
-      return answerFannedOut(c, deps, endpoint.shape, model, request, options);
+      return answerFannedOut(c, deps, endpoint.shape, model, { request, promptText }, options);
     }
 
     if (deps.cache?.settings.enabled && cachePolicy.policy.use) {
@@ -115,7 +115,7 @@ export function generationHandler<Body extends GenerationBody>(
     return writeAnswer(c, routed.text, {
       shape: endpoint.shape,
       model: routed.servedBy.id,
-      promptText: promptTextOf(request),
+      promptText,
       stream: body.stream === true,
       includeUsage: body.stream_options?.include_usage === true,
     });
@@ -138,7 +138,7 @@ async function answerFannedOut(
   deps: GenerationRouteDeps,
   shape: ResponseShape,
   model: RoutableModel,
-  request: ChatRequest,
+  { request, promptText }: Pick<GenerationRequest<unknown>, 'request' | 'promptText'>,
   options: RouteOptions & { fanout: number },
 ): Promise<Response> {
   noteFanout();
@@ -151,7 +151,7 @@ async function answerFannedOut(
   c.header('x-taogate-miner', minerName(best.winner));
   c.header('x-taogate-fanout-miners', best.queried.map(({ miner }) => minerName(miner)).join(','));
   c.header('x-taogate-fanout-verdicts', best.queried.map(({ verdict }) => verdict).join(','));
-  const usage = usageOf(promptTextOf(request), best.text);
+  const usage = usageOf(promptText, best.text);
   noteUsage(usage);
   return c.json(shape.complete(shape.newId(), model.id, best.text, usage));
 }
@@ -170,8 +170,4 @@ function routingFailed(
 
 function minerName(miner: { netuid: number; uid: number }): string {
   return `sn${miner.netuid}/uid${miner.uid}`;
-}
-
-function promptTextOf(request: ChatRequest): string {
-  return request.messages.map((m) => m.content).join('\n');
 }
