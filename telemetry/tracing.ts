@@ -24,15 +24,33 @@ export interface Tracing {
  */
 export async function startTracing(options: TracingOptions = {}): Promise<Tracing> {
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
+  const spanProcessors = options.spanProcessors ?? (await otlpInWorker());
   const sdk = new NodeSDK({
     serviceName: options.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'taogate',
-    ...(options.spanProcessors ? { spanProcessors: options.spanProcessors } : {}),
+    ...(spanProcessors ? { spanProcessors } : {}),
     metricReaders: [],
     logRecordProcessors: [],
     instrumentations: [],
   });
   sdk.start();
   return { shutdown: () => sdk.shutdown() };
+}
+
+/**
+ * When spans go to OTLP alone (`OTEL_TRACES_EXPORTER` unset or `otlp`, the default), a batch processor
+ * whose exporter runs in a worker thread (WorkerSpanExporter), configured by the same OTEL_* variables;
+ * any other choice (console, zipkin, several exporters, none) is left to sdk-node as it reads them.
+ */
+async function otlpInWorker(): Promise<SpanProcessor[] | undefined> {
+  if (process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
+  const exporters = (process.env.OTEL_TRACES_EXPORTER ?? '')
+    .split(',')
+    .map((name) => name.trim())
+    .filter((name) => name !== '' && name !== 'null');
+  if (exporters.length > 1 || (exporters.length === 1 && exporters[0] !== 'otlp')) return undefined;
+  const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  const { WorkerSpanExporter } = await import('./worker-span-exporter.ts');
+  return [new BatchSpanProcessor(new WorkerSpanExporter())];
 }
 
 /** The gateway's tracer; a no-op unless an SDK (ours, or the host application's) is registered. */
