@@ -3,7 +3,8 @@
 // Rounds alternate in pairs, off-on then on-off (ABBA), so neither mode always runs second; each mode's
 // figure is its median round, which one disturbed round (another process on a shared machine) cannot move
 // the way it moves a mean. "on" is the worst case an operator would run: every request traced (always-on
-// sampler) and exported over OTLP/HTTP (protobuf, the SDK's default) to a local sink, Prometheus metrics
+// sampler) and exported over OTLP/HTTP (protobuf, the SDK's default; encoded and sent by the gateway's export
+// worker thread, whose CPU counts in the gateway's CPU per request) to a local sink, Prometheus metrics
 // observed per request and per upstream attempt, /metrics scraped every 5 s. "off" is TAOGATE_TRACING=off,
 // TAOGATE_METRICS=off.
 //
