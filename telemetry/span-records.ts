@@ -3,18 +3,13 @@ import { TraceState } from '@opentelemetry/core';
 import { type Resource, resourceFromAttributes } from '@opentelemetry/resources';
 import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
 
+/** A span context with its trace state serialised: a TraceState is a class, which cloning would strip. */
+type SpanContextRecord = Omit<SpanContext, 'traceState'> & { traceState: string | undefined };
+
 /**
  * A finished span as plain data, the form that crosses to the export worker: a ReadableSpan carries
  * methods (`spanContext()`, `traceState.serialize()`) and its resource, which structured cloning drops.
  */
-interface SpanContextRecord {
-  traceId: string;
-  spanId: string;
-  traceFlags: number;
-  isRemote: boolean | undefined;
-  traceState: string | undefined;
-}
-
 interface SpanRecord {
   name: string;
   kind: SpanKind;
@@ -117,21 +112,10 @@ export function fromSpanBatch(batch: SpanBatch): ReadableSpan[] {
 }
 
 function contextRecord(context: SpanContext): SpanContextRecord {
-  return {
-    traceId: context.traceId,
-    spanId: context.spanId,
-    traceFlags: context.traceFlags,
-    isRemote: context.isRemote,
-    traceState: context.traceState?.serialize(),
-  };
+  return { ...context, traceState: context.traceState?.serialize() };
 }
 
 function spanContextOf(record: SpanContextRecord): SpanContext {
-  return {
-    traceId: record.traceId,
-    spanId: record.spanId,
-    traceFlags: record.traceFlags,
-    isRemote: record.isRemote,
-    traceState: record.traceState === undefined ? undefined : new TraceState(record.traceState),
-  };
+  const { traceState, ...context } = record;
+  return traceState === undefined ? context : { ...context, traceState: new TraceState(traceState) };
 }
