@@ -42,12 +42,12 @@ export async function startTracing(options: TracingOptions = {}): Promise<Tracin
  * any other choice (console, zipkin, several exporters, none) is left to sdk-node as it reads them.
  */
 async function otlpInWorker(): Promise<SpanProcessor[] | undefined> {
-  if (process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true') return undefined;
-  const exporters = (process.env.OTEL_TRACES_EXPORTER ?? '')
-    .split(',')
-    .map((name) => name.trim())
-    .filter((name) => name !== '' && name !== 'null');
-  if (exporters.length > 1 || (exporters.length === 1 && exporters[0] !== 'otlp')) return undefined;
+  // Read as sdk-node reads them, with the same helpers.
+  const { getBooleanFromEnv, getStringListFromEnv } = await import('@opentelemetry/core');
+  if (getBooleanFromEnv('OTEL_SDK_DISABLED')) return undefined;
+  const exporters = new Set(getStringListFromEnv('OTEL_TRACES_EXPORTER'));
+  exporters.delete('null');
+  if (exporters.size > 1 || (exporters.size === 1 && !exporters.has('otlp'))) return undefined;
   const { BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
   const { WorkerSpanExporter } = await import('./worker-span-exporter.ts');
   return [new BatchSpanProcessor(new WorkerSpanExporter())];

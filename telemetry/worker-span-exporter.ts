@@ -3,9 +3,9 @@ import { type ExportResult, ExportResultCode } from '@opentelemetry/core';
 import type { ReadableSpan, SpanExporter } from '@opentelemetry/sdk-trace-base';
 import { type SpanBatch, toSpanBatch } from './span-records.ts';
 
-export type ExportWorkerRequest =
-  | { kind: 'export'; id: number; batch: SpanBatch }
-  | { kind: 'flush' | 'shutdown'; id: number };
+/** What the exporter asks of its worker; each ask gets an id, which the worker's reply carries. */
+type ExportWorkerAsk = { kind: 'export'; batch: SpanBatch } | { kind: 'flush' | 'shutdown' };
+export type ExportWorkerRequest = ExportWorkerAsk & { id: number };
 
 export type ExportWorkerReply =
   | { kind: 'exported'; id: number; ok: boolean; error: string | undefined }
@@ -41,7 +41,7 @@ export class WorkerSpanExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    this.#ask({ kind: 'export', id: 0, batch: toSpanBatch(spans) }).then((reply) => {
+    this.#ask({ kind: 'export', batch: toSpanBatch(spans) }).then((reply) => {
       const error = 'error' in reply && reply.error !== undefined ? new Error(reply.error) : undefined;
       const ok = reply.kind === 'exported' && reply.ok;
       resultCallback(ok ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error });
@@ -49,15 +49,15 @@ export class WorkerSpanExporter implements SpanExporter {
   }
 
   async forceFlush(): Promise<void> {
-    await this.#ask({ kind: 'flush', id: 0 });
+    await this.#ask({ kind: 'flush' });
   }
 
   async shutdown(): Promise<void> {
-    await this.#ask({ kind: 'shutdown', id: 0 });
+    await this.#ask({ kind: 'shutdown' });
     await this.#worker.terminate();
   }
 
-  #ask(request: ExportWorkerRequest): Promise<ExportWorkerReply> {
+  #ask(request: ExportWorkerAsk): Promise<ExportWorkerReply> {
     if (this.#failure) return Promise.resolve({ kind: 'done', id: -1, error: this.#failure.message });
     const id = this.#nextId++;
     return new Promise((resolve) => {
