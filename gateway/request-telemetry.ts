@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { HttpBindings } from '@hono/node-server';
 import type { Context, Next } from 'hono';
 import { routePath } from 'hono/route';
@@ -31,7 +32,7 @@ export function requestTelemetry(deps: RequestTelemetryDeps) {
     const startedAt = performance.now();
     const id = requestIdOf(c.req.header('x-request-id'));
     const path = c.req.path;
-    const traced = deps.tracing ? startRequestSpan(c.req.method, path, c.req.raw.headers, id) : undefined;
+    const traced = deps.tracing ? startRequestSpan(c.req.method, path, incomingHeadersOf(c), id) : undefined;
     const request = newRequestTelemetry({
       id,
       startedAt,
@@ -104,6 +105,12 @@ function setResponseHeader(c: Context, name: string, value: string): void {
   const outgoing = (c.env as Partial<HttpBindings> | undefined)?.outgoing;
   if (outgoing && !outgoing.headersSent) outgoing.setHeader(name, value);
   else c.res.headers.set(name, value);
+}
+
+/** The request's headers as node:http parsed them; a record of the web Request's outside node:http. */
+function incomingHeadersOf(c: Context): IncomingHttpHeaders {
+  const incoming = (c.env as Partial<HttpBindings> | undefined)?.incoming;
+  return incoming ? incoming.headers : Object.fromEntries(c.req.raw.headers);
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import {
   type Attributes,
   type Context,
@@ -18,11 +19,6 @@ import type { RequestTelemetry } from './request-context.ts';
 import * as attr from './span-attributes.ts';
 import { gatewayTracer } from './tracing.ts';
 
-const headerGetter = {
-  get: (carrier: Headers, key: string) => carrier.get(key) ?? undefined,
-  keys: (carrier: Headers) => [...carrier.keys()],
-};
-
 /**
  * The server span of one API request, child of the client's W3C `traceparent` when it sent one; the
  * returned context (the span and the client's baggage) is the parent of the upstream calls made while
@@ -31,10 +27,11 @@ const headerGetter = {
 export function startRequestSpan(
   method: string,
   path: string,
-  headers: Headers,
+  headers: IncomingHttpHeaders,
   requestId: string,
 ): { span: Span; context: Context } {
-  const parent = propagation.extract(ROOT_CONTEXT, headers, headerGetter);
+  // node:http's own header record, read with the API's default getter: no web Headers built for it.
+  const parent = propagation.extract(ROOT_CONTEXT, headers);
   const attributes: Attributes = {
     [ATTR_HTTP_REQUEST_METHOD]: method,
     [ATTR_URL_PATH]: path,
