@@ -46,6 +46,8 @@ export type CachedTarget = Pick<GenerationTarget, 'catalog' | 'model' | 'request
 /**
  * A cacheable request's answer from this process's memory, if it holds one: synchronous, so a hit skips
  * everything an upstream call needs (Redis, coalescing, the caller's signal). Undefined: use routeThroughCache.
+ * Found before the request's telemetry may exist (memory-front.ts decides on it ahead of Hono), so the
+ * lookup is counted by the caller, with `recordLookup`, once it answers with it.
  */
 export function answeredFromMemory(
   cache: GatewayCache | undefined,
@@ -54,9 +56,7 @@ export function answeredFromMemory(
 ): CachedRouted | undefined {
   if (!cache?.settings.enabled || !policy.use || !policy.read) return undefined;
   const served = cache.fromMemory<AnswerMeta>(keyOf(target));
-  if (!served) return undefined;
-  cache.recordLookup(target.model.profile.netuid, served.status, served.coalesced);
-  return routedOf(served, target);
+  return served && routedOf(served, target);
 }
 
 /**

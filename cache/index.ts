@@ -8,7 +8,13 @@ export {
   wholeTextOf,
 } from './answer-cache.ts';
 export { cacheKeyOf } from './cache-key.ts';
-export { type CachePolicy, cachePolicyOf, type StepCacheMode, stepCachePolicy } from './cache-policy.ts';
+export {
+  type CachePolicy,
+  cachePolicyOf,
+  type PolicyResult,
+  type StepCacheMode,
+  stepCachePolicy,
+} from './cache-policy.ts';
 export type {
   Embedded,
   EmbeddedBatch,

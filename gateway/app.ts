@@ -1,3 +1,4 @@
+import type { RequestListener } from 'node:http';
 import { type Handler, Hono, type MiddlewareHandler } from 'hono';
 import type { Logger } from 'pino';
 import type { GatewayCache } from '../cache/index.ts';
@@ -14,15 +15,17 @@ import { mountDashboard } from './dashboard.ts';
 import type { Drain } from './drain.ts';
 import { embeddingsHandler } from './embeddings-route.ts';
 import { httpError, toHttpError } from './errors.ts';
-import { generationHandler } from './generation-route.ts';
+import { MEMO_MAX_BODY_CHARS } from './generation-request.ts';
+import { generationEndpoint } from './generation-route.ts';
 import type { ImageStore } from './image-store.ts';
 import { IMAGE_FILES_PATH, imageFileHandler, imagesHandler } from './images-route.ts';
+import { memoryFront } from './memory-front.ts';
 import { listModelsHandler, modelEntry } from './models-route.ts';
 import { isPipelineModel, pipelineModelEntry } from './pipeline-model-route.ts';
 import { pipelineRunHandler } from './pipeline-run-route.ts';
 import { checkReadiness, type ReadinessCheck } from './readiness.ts';
 import type { RequestLimits } from './request-limits.ts';
-import { requestTelemetry } from './request-telemetry.ts';
+import { type RequestTelemetryDeps, requestTelemetry } from './request-telemetry.ts';
 import { chatCompletionShape, textCompletionShape } from './response-shapes.ts';
 import { subnetsHandlers } from './subnets-route.ts';
 
@@ -57,8 +60,15 @@ export interface GatewayDeps {
   publicUrl: string | undefined;
 }
 
+/** The HTTP surface, served as `front(app's listener)` when there is a front. */
+export interface GatewayApp {
+  app: Hono;
+  /** Cache hits answered ahead of Hono (memory-front.ts); undefined where middleware must see them. */
+  front: ((next: RequestListener) => RequestListener) | undefined;
+}
+
 /** The HTTP surface: OpenAI's routes, errors in OpenAI's shape, never a stack trace. */
-export function createGatewayApp(deps: GatewayDeps): Hono {
+export function createGatewayApp(deps: GatewayDeps): GatewayApp {
   const app = new Hono();
   const limitBody = limitBodySize({
     maxSize: deps.maxBodyBytes,
@@ -77,14 +87,12 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
   const subnets = subnetsHandlers(deps);
 
   // Every response gets a request id and Server-Timing; API answers are counted, timed and traced.
-  app.use(
-    '*',
-    requestTelemetry({
-      metrics: deps.telemetry.metrics ? deps.metrics : undefined,
-      logger: deps.logger,
-      tracing: deps.telemetry.tracing,
-    }),
-  );
+  const telemetry: RequestTelemetryDeps = {
+    metrics: deps.telemetry.metrics ? deps.metrics : undefined,
+    logger: deps.logger,
+    tracing: deps.telemetry.tracing,
+  };
+  app.use('*', requestTelemetry(telemetry));
   const cors = corsFor(deps.corsOrigins);
   if (cors) app.use('/v1/*', cors);
   app.use('/v1/*', deps.drain.middleware);
@@ -135,20 +143,21 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
     }
     return c.json(modelEntry(model));
   });
-  app.post(
-    '/v1/chat/completions',
-    limitBody,
-    generationHandler(deps, { schema: chatCompletionRequest, toChatRequest, shape: chatCompletionShape }),
-  );
-  app.post(
-    '/v1/completions',
-    limitBody,
-    generationHandler(deps, {
-      schema: completionRequest,
-      toChatRequest: completionToChatRequest,
-      shape: textCompletionShape,
-    }),
-  );
+  const generation = new Map([
+    [
+      '/v1/chat/completions',
+      generationEndpoint(deps, { schema: chatCompletionRequest, toChatRequest, shape: chatCompletionShape }),
+    ],
+    [
+      '/v1/completions',
+      generationEndpoint(deps, {
+        schema: completionRequest,
+        toChatRequest: completionToChatRequest,
+        shape: textCompletionShape,
+      }),
+    ],
+  ]);
+  for (const [path, endpoint] of generation) app.post(path, limitBody, endpoint.handle);
 
   app.post('/v1/embeddings', limitBody, embeddingsHandler(deps));
   app.post('/v1/images/generations', limitBody, imagesHandler(deps));
@@ -169,5 +178,12 @@ export function createGatewayApp(deps: GatewayDeps): Hono {
     const error = toHttpError(err);
     return c.json(error.body, error.status, error.headers);
   });
-  return app;
+  // Billing charges hits, the rate limit counts them and CORS adds its headers (`Vary: Origin` even to
+  // requests without one): with any of them on, every request goes through Hono.
+  const frontServes = deps.cache.settings.enabled && !deps.billing && !deps.ipRateLimit && !cors;
+  const answerers = new Map([...generation].map(([path, endpoint]) => [path, endpoint.answerFromMemory]));
+  const front = frontServes
+    ? memoryFront({ answerers, maxBodyBytes: Math.min(deps.maxBodyBytes, MEMO_MAX_BODY_CHARS), telemetry })
+    : undefined;
+  return { app, front };
 }

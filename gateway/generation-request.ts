@@ -25,7 +25,7 @@ export interface GenerationRequest<Body> {
  * quarter of a cache hit's CPU). Bounded by bytes; a body too large to keep is simply read each time.
  */
 const MEMO_MAX_BYTES = 4 * 1024 * 1024;
-const MEMO_MAX_BODY_CHARS = 32 * 1024;
+export const MEMO_MAX_BODY_CHARS = 32 * 1024;
 /** The text (2 bytes a character at most) and its parsed copy, about as large again. */
 const BYTES_PER_CHAR = 4;
 
@@ -34,6 +34,8 @@ export interface GenerationRequestReader<Body> {
   read(c: Context): Promise<Parsed<GenerationRequest<Body>>>;
   /** Keeps a request for its body's next repeat; it is frozen, as later repeats share it. */
   remember(request: GenerationRequest<Body>): void;
+  /** The request remembered for exactly this body, if any: one the cache may answer. */
+  recall(text: string): GenerationRequest<Body> | undefined;
 }
 
 export function generationRequestReader<Body>(
@@ -63,6 +65,7 @@ export function generationRequestReader<Body>(
       deepFreeze(request.request);
       memo.set(request.text, request);
     },
+    recall: (text) => memo.get(text),
   };
 }
 

@@ -4,23 +4,27 @@ import type { z } from 'zod';
 import type { ChatRequest } from '../adapters/index.ts';
 import {
   answeredFromMemory,
+  type CachedRouted,
   cachePolicyOf,
   type GatewayCache,
   generationCacheKey,
+  type PolicyResult,
   routeThroughCache,
+  wholeTextOf,
 } from '../cache/index.ts';
 import type { ChatRouter, FannedOut, RoutableModel, RouteOptions } from '../router/index.ts';
 import type { Pipeline } from '../router/pipelines/index.ts';
-import { noteFanout, noteUsage } from '../telemetry/index.ts';
+import { noteFanout, noteRequestedModel, noteUsage } from '../telemetry/index.ts';
 import type { Drain } from './drain.ts';
 import { invalidRequest, toHttpError } from './errors.ts';
 import { type GenerationRequest, generationRequestReader } from './generation-request.ts';
 import { fanoutOf, type generationFields } from './generation-schema.ts';
+import { headerOf, type MemoryAnswerer } from './memory-front.ts';
 import { modelFor } from './model-lookup.ts';
 import { answerWithPipeline, isPipelineModel } from './pipeline-model-route.ts';
 import { exceededLimit, type RequestLimits } from './request-limits.ts';
 import { type ResponseShape, usageOf } from './response-shapes.ts';
-import { writeAnswer } from './write-answer.ts';
+import { wholeAnswerJson, writeAnswer } from './write-answer.ts';
 
 export interface GenerationRouteDeps {
   catalog: ReadonlyMap<string, RoutableModel>;
@@ -44,16 +48,23 @@ export interface GenerationEndpoint<Body extends GenerationBody> {
   shape: ResponseShape;
 }
 
+/** An endpoint's handler, and its answers from memory served ahead of Hono (memory-front.ts). */
+export interface GenerationEndpointHandlers {
+  handle(c: Context): Promise<Response>;
+  answerFromMemory: MemoryAnswerer;
+}
+
 /**
  * Validates, routes (with fallback, or best-of-k fan-out) and answers a text-generation request. Headers
  * name the miner that answered (`x-taogate-miner`), attempts, hedging and any fallback model.
  */
-export function generationHandler<Body extends GenerationBody>(
+export function generationEndpoint<Body extends GenerationBody>(
   deps: GenerationRouteDeps,
   endpoint: GenerationEndpoint<Body>,
-) {
+): GenerationEndpointHandlers {
   const requests = generationRequestReader(endpoint.schema, endpoint.toChatRequest);
-  return async (c: Context) => {
+
+  const handle = async (c: Context): Promise<Response> => {
     c.header('x-taogate-cache', 'bypass');
     const read = await requests.read(c);
     if (!read.ok) return c.json(read.error.body, read.error.status);
@@ -66,12 +77,12 @@ export function generationHandler<Body extends GenerationBody>(
     if (!fanout.ok) return c.json(fanout.error.body, fanout.error.status);
     const overLimit = exceededLimit(request, deps.requestLimits);
     if (overLimit) return c.json(overLimit.body, overLimit.status);
-    const cachePolicy = cachePolicyOf({
-      header: c.req.header('x-taogate-cache'),
-      optIn: body.taogate?.cache,
-      cacheControl: c.req.header('cache-control'),
-      deterministic: request.temperature === 0,
-    });
+    const cachePolicy = cachePolicyOfRequest(
+      body,
+      request,
+      c.req.header('x-taogate-cache'),
+      c.req.header('cache-control'),
+    );
     if (!cachePolicy.ok) {
       const error = invalidRequest(cachePolicy.message, cachePolicy.param, 'invalid_value');
       return c.json(error.body, error.status);
@@ -92,7 +103,8 @@ export function generationHandler<Body extends GenerationBody>(
       request,
       key,
     });
-    if (!routed) {
+    if (routed) deps.cache?.recordLookup(model.profile.netuid, routed.cache, routed.coalesced);
+    else {
       try {
         routed = await routeThroughCache(deps.cache, cachePolicy.policy, {
           router: deps.router,
@@ -106,12 +118,7 @@ export function generationHandler<Body extends GenerationBody>(
         return routingFailed(c, deps, model, error);
       }
     }
-    c.header('x-taogate-cache', routed.cache);
-    if (routed.coalesced) c.header('x-taogate-coalesced', '1');
-    if (routed.servedBy !== model) c.header('x-taogate-fallback', routed.servedBy.id);
-    c.header('x-taogate-miner', minerName(routed.miner));
-    c.header('x-taogate-attempts', String(routed.attempts));
-    if (routed.hedged) c.header('x-taogate-hedged', '1');
+    for (const [name, value] of Object.entries(routedHeaders(model, routed))) c.header(name, value);
     return writeAnswer(c, routed.text, {
       shape: endpoint.shape,
       model: routed.servedBy.id,
@@ -120,6 +127,69 @@ export function generationHandler<Body extends GenerationBody>(
       includeUsage: body.stream_options?.include_usage === true,
     });
   };
+
+  // The same request and answer as `handle` gives for a body remembered for the cache, found without
+  // reading it again: only whole answers (a stream is written by `handle`), and only where the request's
+  // own headers would let `handle` answer from memory too.
+  const answerFromMemory: MemoryAnswerer = (text, headers) => {
+    const remembered = requests.recall(text);
+    if (!remembered || remembered.body.stream === true) return undefined;
+    const { body, request, promptText } = remembered;
+    // Remembered only once the catalogue had the model, and its limits and fan-out were checked.
+    const model = deps.catalog.get(body.model);
+    if (!model) return undefined;
+    const fanout = fanoutOf(headerOf(headers, 'x-taogate-fanout'), body, deps.router.maxFanout);
+    if (!fanout.ok || fanout.fanout > 1) return undefined;
+    const policy = cachePolicyOfRequest(
+      body,
+      request,
+      headerOf(headers, 'x-taogate-cache'),
+      headerOf(headers, 'cache-control'),
+    );
+    if (!policy.ok) return undefined;
+    const target = { catalog: deps.catalog, model, request, key: remembered.cacheKey };
+    const routed = answeredFromMemory(deps.cache, policy.policy, target);
+    const whole = routed && wholeTextOf(routed.text);
+    if (!routed || !whole) return undefined;
+    return () => {
+      noteRequestedModel(model.id, model.profile.netuid);
+      deps.cache?.recordLookup(model.profile.netuid, routed.cache, routed.coalesced);
+      const answered = { shape: endpoint.shape, model: routed.servedBy.id, promptText };
+      return {
+        headers: { 'content-type': 'application/json', ...routedHeaders(model, routed) },
+        body: wholeAnswerJson(whole, answered),
+        miner: minerName(routed.miner),
+        servedBy: routed.servedBy === model ? undefined : routed.servedBy.id,
+      };
+    };
+  };
+
+  return { handle, answerFromMemory };
+}
+
+function cachePolicyOfRequest(
+  body: GenerationBody,
+  request: ChatRequest,
+  header: string | undefined,
+  cacheControl: string | undefined,
+): PolicyResult {
+  return cachePolicyOf({
+    header,
+    optIn: body.taogate?.cache,
+    cacheControl,
+    deterministic: request.temperature === 0,
+  });
+}
+
+/** How a routed answer was served, in the headers clients and request telemetry read. */
+function routedHeaders(model: RoutableModel, routed: CachedRouted): Record<string, string> {
+  const headers: Record<string, string> = { 'x-taogate-cache': routed.cache };
+  if (routed.coalesced) headers['x-taogate-coalesced'] = '1';
+  if (routed.servedBy !== model) headers['x-taogate-fallback'] = routed.servedBy.id;
+  headers['x-taogate-miner'] = minerName(routed.miner);
+  headers['x-taogate-attempts'] = String(routed.attempts);
+  if (routed.hedged) headers['x-taogate-hedged'] = '1';
+  return headers;
 }
 
 /** How an upstream call for this request runs; built only when one is made (a cache hit needs none). */

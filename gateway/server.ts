@@ -1,6 +1,7 @@
 import { once } from 'node:events';
+import { createServer, type RequestListener } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { serve } from '@hono/node-server';
+import { getRequestListener } from '@hono/node-server';
 import type { Hono } from 'hono';
 
 export interface RunningServer {
@@ -32,12 +33,13 @@ export const NODE_DEFAULT_LIMITS: ServerLimits = {
   requestTimeoutMs: 300_000,
 };
 
-/** Serves a Hono app on node:http; resolves once it listens. */
+/** Serves a Hono app on node:http, behind `front` when given; resolves once it listens. */
 export async function listen(
   app: Hono,
   port: number,
   hostname: string,
   limits: ServerLimits = NODE_DEFAULT_LIMITS,
+  front?: (next: RequestListener) => RequestListener,
 ): Promise<RunningServer> {
   const serverOptions = {
     maxHeaderSize: limits.maxHeaderBytes,
@@ -46,7 +48,10 @@ export async function listen(
     // Node checks those timeouts only this often (30 s by default): a slow client would outlive them.
     connectionsCheckingInterval: Math.max(100, Math.min(1000, limits.headersTimeoutMs / 2)),
   };
-  const server = serve({ fetch: app.fetch, port, hostname, serverOptions });
+  // What @hono/node-server's serve() does, with room for a front before the app's listener.
+  const appListener = getRequestListener(app.fetch, { hostname });
+  const server = createServer(serverOptions, front ? front(appListener) : appListener);
+  server.listen(port, hostname);
   server.on('clientError', answerClientError);
   // `once` rejects on 'error', so a taken port fails start-up with EADDRINUSE instead of crashing later.
   if (!server.listening) await once(server, 'listening');

@@ -131,7 +131,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
       })
     : undefined;
   if (billing) readinessChecks.push({ name: 'ledger', check: () => billing.ledger.ping().then(() => true) });
-  const app = createGatewayApp({
+  const { app, front } = createGatewayApp({
     billing,
     ipRateLimit: guards.ipRateLimit,
     catalog,
@@ -152,7 +152,7 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
     imageStore: images.store,
     publicUrl: config.publicUrl,
   });
-  const server = await listen(app, config.port, config.host, config.serverLimits);
+  const server = await listen(app, config.port, config.host, config.serverLimits, front);
   return {
     url: server.url,
     app,

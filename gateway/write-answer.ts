@@ -76,9 +76,16 @@ async function readThenAnswer(c: Context, text: AsyncIterable<string>, options: 
  * A cached answer is a new response carrying a kept completion: like a replayed stream, it has an id and a
  * created time of its own (clients key logs and retries on ids), and the completion's text and model.
  */
-function answerWhole(c: Context, text: WholeText, { shape, model, promptText }: AnswerOptions): Response {
+function answerWhole(c: Context, text: WholeText, options: AnswerOptions): Response {
+  return c.body(wholeAnswerJson(text, options), 200, { 'content-type': 'application/json' });
+}
+
+/** The JSON body of a complete answer, its usage metered and noted on the request's telemetry. */
+export function wholeAnswerJson(
+  text: WholeText,
+  { shape, model, promptText }: Pick<AnswerOptions, 'shape' | 'model' | 'promptText'>,
+): string {
   const usage = meteredUsage(model, usageOfLength(promptText, text.textLength));
   noteUsage(usage);
-  const json = completeJson(shape, shape.newId(), model, text.textJson, usage);
-  return c.body(json, 200, { 'content-type': 'application/json' });
+  return completeJson(shape, shape.newId(), model, text.textJson, usage);
 }
