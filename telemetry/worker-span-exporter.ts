@@ -41,7 +41,8 @@ export class WorkerSpanExporter implements SpanExporter {
   }
 
   export(spans: ReadableSpan[], resultCallback: (result: ExportResult) => void): void {
-    this.#ask({ kind: 'export', batch: toSpanBatch(spans) }).then((reply) => {
+    const { batch, transfer } = toSpanBatch(spans);
+    this.#ask({ kind: 'export', batch }, transfer).then((reply) => {
       const error = 'error' in reply && reply.error !== undefined ? new Error(reply.error) : undefined;
       const ok = reply.kind === 'exported' && reply.ok;
       resultCallback(ok ? { code: ExportResultCode.SUCCESS } : { code: ExportResultCode.FAILED, error });
@@ -57,12 +58,12 @@ export class WorkerSpanExporter implements SpanExporter {
     await this.#worker.terminate();
   }
 
-  #ask(request: ExportWorkerAsk): Promise<ExportWorkerReply> {
+  #ask(request: ExportWorkerAsk, transfer: ArrayBuffer[] = []): Promise<ExportWorkerReply> {
     if (this.#failure) return Promise.resolve({ kind: 'done', id: -1, error: this.#failure.message });
     const id = this.#nextId++;
     return new Promise((resolve) => {
       this.#pending.set(id, resolve);
-      this.#worker.postMessage({ ...request, id });
+      this.#worker.postMessage({ ...request, id }, transfer);
     });
   }
 }
