@@ -25,8 +25,10 @@ export interface Tracing {
 export async function startTracing(options: TracingOptions = {}): Promise<Tracing> {
   const { NodeSDK } = await import('@opentelemetry/sdk-node');
   const spanProcessors = options.spanProcessors ?? (await otlpInWorker());
+  const { PooledIdGenerator } = await import('./span-ids.ts');
   const sdk = new NodeSDK({
     serviceName: options.serviceName ?? process.env.OTEL_SERVICE_NAME ?? 'taogate',
+    idGenerator: new PooledIdGenerator(),
     ...(spanProcessors ? { spanProcessors } : {}),
     metricReaders: [],
     logRecordProcessors: [],
