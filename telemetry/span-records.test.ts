@@ -10,6 +10,12 @@ import {
 import { describe, expect, it } from 'vitest';
 import { fromSpanBatch, toSpanBatch } from './span-records.ts';
 
+/** Spans encoded, sent to another thread, and decoded. */
+function acrossThreads(spans: readonly ReadableSpan[]): ReadableSpan[] {
+  const { batch, transfer } = toSpanBatch(spans);
+  return fromSpanBatch(structuredClone(batch, { transfer }));
+}
+
 /** What an exporter reads of a span, as plain data (a trace state as its header value). */
 function exported(span: ReadableSpan) {
   const context = (c: SpanContext | undefined) => c && { ...c, traceState: c.traceState?.serialize() };
@@ -85,8 +91,7 @@ describe('span records', () => {
     server.end();
     const spans = exporter.getFinishedSpans();
 
-    const { batch, transfer } = toSpanBatch(spans);
-    const received = fromSpanBatch(structuredClone(batch, { transfer }));
+    const received = acrossThreads(spans);
 
     expect(received.map(exported)).toEqual(spans.map(exported));
     expect(received[0]!.spanContext().traceState?.get('vendor')).toBe('value');
@@ -94,7 +99,6 @@ describe('span records', () => {
   });
 
   it('carry an empty batch', () => {
-    const { batch, transfer } = toSpanBatch([]);
-    expect(fromSpanBatch(structuredClone(batch, { transfer }))).toEqual([]);
+    expect(acrossThreads([])).toEqual([]);
   });
 });

@@ -7,8 +7,8 @@ import type { ReadableSpan, TimedEvent } from '@opentelemetry/sdk-trace-base';
  * Finished spans encoded for the export worker. Structured cloning of the spans as objects (a dozen per
  * span: contexts, times, status, attributes, …) cost ~2 µs a span on the gateway's thread, the largest part
  * of what reached the worker cost; here a span is a run of numbers in one Float64Array, which is transferred
- * rather than copied, and its strings are indices into one array that holds each distinct string of the
- * batch once (attribute keys, models, names repeat from span to span). A ReadableSpan carries methods
+ * rather than copied, and its strings are indices into one array of strings (attribute keys, which repeat
+ * from span to span, once per batch). A ReadableSpan carries methods
  * (`spanContext()`, a TraceState) and its resource, which cloning would drop anyway.
  */
 export interface SpanBatch {
@@ -19,12 +19,11 @@ export interface SpanBatch {
   scopes: ReadableSpan['instrumentationScope'][];
 }
 
-/** What the worker is sent: the batch, and the buffer to transfer with it. */
+/** What the worker is sent: the batch, and the buffer to transfer with it rather than copy. */
 export function toSpanBatch(spans: readonly ReadableSpan[]): { batch: SpanBatch; transfer: ArrayBuffer[] } {
   const writer = new BatchWriter(spans.length);
-  for (const span of spans) writer.span(span);
-  const batch = writer.finish();
-  return { batch, transfer: [batch.numbers.buffer as ArrayBuffer] };
+  for (const span of spans) writer.add(span);
+  return writer.finish();
 }
 
 /** The batch as ReadableSpans again, for an SDK exporter; spans of one resource share one Resource. */
@@ -46,18 +45,14 @@ const Tag = {
 /** An optional string or count that is absent. */
 const ABSENT = -1;
 
-/**
- * A little more than a request or attempt span with its dozen attributes takes (~70), so that a batch seldom
- * grows its buffer.
- */
+/** A little more than a request or attempt span with its dozen attributes takes (~70): a batch seldom grows. */
 const NUMBERS_PER_SPAN = 80;
 
 class BatchWriter {
   #numbers: Float64Array;
   #length = 0;
   readonly #strings: string[] = [];
-  readonly #stringIndex = new Map<string, number>();
-  readonly #resources: SpanBatch['resources'] = [];
+  readonly #keyIndex = new Map<string, number>();
   readonly #resourceIndex = new Map<Resource, number>();
   readonly #scopes: SpanBatch['scopes'] = [];
   readonly #scopeIndex = new Map<ReadableSpan['instrumentationScope'], number>();
@@ -66,7 +61,7 @@ class BatchWriter {
     this.#numbers = new Float64Array(Math.max(spans, 1) * NUMBERS_PER_SPAN);
   }
 
-  span(span: ReadableSpan): void {
+  add(span: ReadableSpan): void {
     this.#string(span.name);
     this.#number(span.kind);
     this.#context(span.spanContext());
@@ -100,12 +95,15 @@ class BatchWriter {
     this.#number(this.#scopeOf(span.instrumentationScope));
   }
 
-  finish(): SpanBatch {
+  finish(): { batch: SpanBatch; transfer: ArrayBuffer[] } {
+    const resources = [...this.#resourceIndex.keys()].map((resource) => ({
+      attributes: resource.attributes,
+      schemaUrl: resource.schemaUrl,
+    }));
+    const numbers = this.#numbers.subarray(0, this.#length);
     return {
-      numbers: this.#numbers.subarray(0, this.#length),
-      strings: this.#strings,
-      resources: this.#resources,
-      scopes: this.#scopes,
+      batch: { numbers, strings: this.#strings, resources, scopes: this.#scopes },
+      transfer: [numbers.buffer as ArrayBuffer],
     };
   }
 
@@ -119,10 +117,19 @@ class BatchWriter {
   }
 
   #string(value: string): void {
-    let index = this.#stringIndex.get(value);
+    this.#number(this.#strings.push(value) - 1);
+  }
+
+  /**
+   * An attribute key, written once per batch: keys repeat from span to span, and being the same constant
+   * strings each time their lookup is cheap. Other strings are not looked up: in the gateway most are new
+   * (ids, names built per span), which the lookup must hash and insert, and this cost more than it saved.
+   */
+  #key(key: string): void {
+    let index = this.#keyIndex.get(key);
     if (index === undefined) {
-      index = this.#strings.push(value) - 1;
-      this.#stringIndex.set(value, index);
+      index = this.#strings.push(key) - 1;
+      this.#keyIndex.set(key, index);
     }
     this.#number(index);
   }
@@ -150,7 +157,7 @@ class BatchWriter {
     this.#number(0);
     let count = 0;
     for (const key in attributes) {
-      this.#string(key);
+      this.#key(key);
       this.#value(attributes[key]);
       count++;
     }
@@ -182,7 +189,7 @@ class BatchWriter {
   #resourceOf(resource: Resource): number {
     let index = this.#resourceIndex.get(resource);
     if (index === undefined) {
-      index = this.#resources.push({ attributes: resource.attributes, schemaUrl: resource.schemaUrl }) - 1;
+      index = this.#resourceIndex.size;
       this.#resourceIndex.set(resource, index);
     }
     return index;
