@@ -10,6 +10,7 @@ import { PIPELINE_MODEL_PREFIX, type Pipeline } from '../router/pipelines/index.
 import { authenticate } from './auth.ts';
 import { createReplayGuard } from './auth-replay-guard.ts';
 import type { RequestGuards } from './rate-limit.ts';
+import { settlementRetries } from './settlement-retries.ts';
 import { meterUsage } from './usage-metering.ts';
 import { usageHandler } from './usage-route.ts';
 
@@ -119,6 +120,8 @@ export async function startBilling(options: BillingOptions): Promise<Billing> {
   }
 
   const rateLimiter = options.guards.createLimiter();
+  const billingLogger = logger.child({ module: 'billing' });
+  const retries = settlementRetries(billingLogger);
   const priceOf = (model: string) => {
     const profile = options.catalog.get(model)?.profile;
     return profile && { netuid: profile.netuid, price: profile.price, fallback: profile.fallback };
@@ -156,12 +159,14 @@ export async function startBilling(options: BillingOptions): Promise<Billing> {
       depositAddress,
       maxStoredResponseBytes: 1024 * 1024,
       spent: options.spent,
-      logger: logger.child({ module: 'billing' }),
+      logger: billingLogger,
+      retries,
     }),
     usage: usageHandler(ledger, depositAddress),
     async close() {
       clearInterval(heartbeat);
       clearInterval(sweep);
+      retries.close();
       await watcher?.close();
       await rateLimiter.close();
       await ledger.close();

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Ledger, Quote, Settlement, UsageMeter } from '../billing/index.ts';
+import type { SettlementRetries } from './settlement-retries.ts';
 
 /** What settling a reservation needs from the middleware. */
 export interface SettlementDeps {
@@ -9,6 +10,8 @@ export interface SettlementDeps {
   /** The metrics hook for rao charged per subnet. */
   spent?: (netuid: number, rao: bigint) => void;
   logger: Logger;
+  /** Where settlements go that the ledger refused: tried again until it takes them. */
+  retries: SettlementRetries;
 }
 
 /** How long a client-aborted stream waits for its handler to report what was produced. */
@@ -35,8 +38,8 @@ export function settler(
   let settling: Promise<void> | undefined;
   const releaseOnce = async () => {
     await deps.ledger.release(chargeId).catch((error: unknown) => {
-      // Left pending, the reservation is released when this instance restarts or its lease lapses.
-      deps.logger.error({ err: error, chargeId }, 'releasing a reservation failed');
+      deps.logger.warn({ err: error, chargeId }, 'releasing a reservation failed; trying again');
+      deps.retries.retry(chargeId, () => deps.ledger.release(chargeId));
     });
   };
   const commitOnce = async (response?: Settlement['response']) => {
@@ -53,25 +56,28 @@ export function settler(
       nowMs: Date.now(),
       response,
     };
-    let committed = false;
-    for (let attempt = 0; attempt < 3 && !committed; attempt++) {
+    const charged = (committed: boolean) => {
+      if (!committed) {
+        // No longer pending: settled already (a commit whose reply was lost), or swept after a lapsed lease.
+        deps.logger.error(
+          { chargeId, costRao: String(settlement.costRao) },
+          'a served answer could not be charged',
+        );
+        return;
+      }
+      // Per subnet, as each answer was priced (a pipeline's steps are on several subnets).
+      for (const answer of reading.answers) deps.spent?.(answer.netuid, answer.costRao);
+    };
+    for (let attempt = 0; attempt < 3; attempt++) {
       try {
-        committed = await deps.ledger.commit(chargeId, settlement);
-        if (!committed) break;
+        return charged(await deps.ledger.commit(chargeId, settlement));
       } catch (error) {
         deps.logger.warn({ err: error, chargeId, attempt }, 'committing a charge failed');
         await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** attempt));
       }
     }
-    if (!committed) {
-      deps.logger.error(
-        { chargeId, costRao: String(settlement.costRao) },
-        'a served answer could not be charged',
-      );
-      return;
-    }
-    // Per subnet, as each answer was priced (a pipeline's steps are on several subnets).
-    for (const answer of reading.answers) deps.spent?.(answer.netuid, answer.costRao);
+    // The answer is not held back any longer: it is charged once the ledger takes the commit.
+    deps.retries.retry(chargeId, async () => charged(await deps.ledger.commit(chargeId, settlement)));
   };
   const release = () => (settling ??= releaseOnce());
   const commit = (response?: Settlement['response']) => (settling ??= commitOnce(response));

@@ -127,3 +127,56 @@ describe('PostgreSQL (the ledger) stopped and restarted mid-load', () => {
     expect(logs.join('\n')).not.toContain(PASSWORD);
   }, 60_000);
 });
+
+describe('PostgreSQL (the ledger) stopped while paid answers are being produced', () => {
+  let postgres: PrivateService;
+  let stack: Stack;
+  let ledger: Ledger;
+  let key: string;
+  let accountId: string;
+  const DEPOSIT_RAO = 10n ** 15n;
+  const MINER_MS = 1500;
+
+  beforeAll(async () => {
+    postgres = await startPrivatePostgres();
+    stack = await startStack({
+      env: { TAOGATE_LEDGER: 'postgres', TAOGATE_DATABASE_URL: postgres.url, TAOGATE_HEDGE: 'off' },
+      localnet: {
+        minersPerSubnet: 2,
+        behaviour: (netuid) => (netuid === 4 ? { latencyMs: MINER_MS, jitterMs: 0 } : undefined),
+      },
+    });
+    ledger = await openLedger({ kind: 'postgres', url: postgres.url }, pino({ level: 'silent' }));
+    const funded = await fundedAccount(ledger, DEPOSIT_RAO);
+    accountId = funded.account.id;
+    key = funded.secret;
+  }, 60_000);
+  afterAll(async () => {
+    await ledger?.close();
+    await stack?.close();
+    await postgres?.close();
+  });
+
+  it('charges every answer it served once the ledger is back, and holds no funds after', async () => {
+    const auth = { authorization: `Bearer ${key}` };
+    // Reserved while the ledger is up; answered (and to be charged) while it is down.
+    const asked = Promise.all(Array.from({ length: 4 }, (_, i) => ask(stack, `in flight ${i}`, auth)));
+    await new Promise((resolve) => setTimeout(resolve, MINER_MS / 3));
+    await postgres.stop();
+    const answers = await asked;
+    expect(answers.map((answer) => answer.status)).toEqual([200, 200, 200, 200]);
+
+    await postgres.start();
+    await vi.waitFor(async () => expect(await ledger.pendingReservations(accountId)).toBe(0), {
+      timeout: 20_000,
+      interval: 250,
+    });
+    const usage = await ledger.usage({ accountId });
+    expect(usage.reduce((sum, row) => sum + row.requests, 0)).toBe(4);
+    const charged = usage.reduce((sum, row) => sum + row.costRao, 0n);
+    expect(charged).toBeGreaterThan(0n);
+    const account = await ledger.account(accountId);
+    expect(account?.reservedRao).toBe(0n);
+    expect(account?.balanceRao).toBe(DEPOSIT_RAO - charged);
+  }, 60_000);
+});
