@@ -1,6 +1,7 @@
-import { pino } from 'pino';
+import { type Logger, pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { type Ledger, openLedger } from '../billing/index.ts';
+import type { LocalnetOptions } from '../localnet/index.ts';
 import { fundedAccount } from './billing.ts';
 import { type PrivateService, startPrivatePostgres, startPrivateRedis } from './fault-services.ts';
 import { type Stack, startStack } from './harness.ts';
@@ -23,6 +24,49 @@ async function ask(stack: Stack, content: string, headers: Record<string, string
     signal: AbortSignal.timeout(5000),
   });
   return { status: response.status, body: await response.json() };
+}
+
+const DEPOSIT_RAO = 10n ** 15n;
+
+/** A gateway billing through a PostgreSQL of the test's own, which it may stop, and an account funded there. */
+interface PaidStack {
+  postgres: PrivateService;
+  stack: Stack;
+  /** The test's own connection to the same ledger, to read the books. */
+  ledger: Ledger;
+  key: string;
+  accountId: string;
+  close(): Promise<void>;
+}
+
+async function startPaidStack(options: {
+  env?: Record<string, string>;
+  /** The database URL the gateway is given, from the service's. */
+  withPassword?: (url: string) => string;
+  logger?: Logger;
+  localnet?: Partial<LocalnetOptions>;
+}): Promise<PaidStack> {
+  const postgres = await startPrivatePostgres();
+  const url = options.withPassword?.(postgres.url) ?? postgres.url;
+  const stack = await startStack({
+    env: { TAOGATE_LEDGER: 'postgres', TAOGATE_DATABASE_URL: url, ...options.env },
+    logger: options.logger,
+    localnet: options.localnet,
+  });
+  const ledger = await openLedger({ kind: 'postgres', url: postgres.url }, pino({ level: 'silent' }));
+  const funded = await fundedAccount(ledger, DEPOSIT_RAO);
+  return {
+    postgres,
+    stack,
+    ledger,
+    key: funded.secret,
+    accountId: funded.account.id,
+    async close() {
+      await ledger.close();
+      await stack.close();
+      await postgres.close();
+    },
+  };
 }
 
 describe('Redis stopped and restarted mid-load', () => {
@@ -63,38 +107,22 @@ describe('Redis stopped and restarted mid-load', () => {
 });
 
 describe('PostgreSQL (the ledger) stopped and restarted mid-load', () => {
-  let postgres: PrivateService;
-  let stack: Stack;
-  let ledger: Ledger;
-  let key: string;
-  let accountId: string;
-  const DEPOSIT_RAO = 10n ** 15n;
   // Trust authentication takes any password: this one is there to be looked for in the logs.
   const PASSWORD = 'pw-never-logged-7f3a';
   const logs: string[] = [];
+  let paid: PaidStack;
 
   beforeAll(async () => {
-    postgres = await startPrivatePostgres();
-    stack = await startStack({
-      env: {
-        TAOGATE_LEDGER: 'postgres',
-        TAOGATE_DATABASE_URL: postgres.url.replace('postgres@', `postgres:${PASSWORD}@`),
-      },
+    paid = await startPaidStack({
+      withPassword: (url) => url.replace('postgres@', `postgres:${PASSWORD}@`),
       logger: pino({ level: 'trace' }, { write: (line: string) => void logs.push(line) }),
       localnet: { minersPerSubnet: 2 },
     });
-    ledger = await openLedger({ kind: 'postgres', url: postgres.url }, pino({ level: 'silent' }));
-    const funded = await fundedAccount(ledger, DEPOSIT_RAO);
-    accountId = funded.account.id;
-    key = funded.secret;
   }, 60_000);
-  afterAll(async () => {
-    await ledger?.close();
-    await stack?.close();
-    await postgres?.close();
-  });
+  afterAll(() => paid?.close());
 
   it('answers 503 in OpenAI shape (never 500, never a hang) while the ledger is down, recovers once it is back, and balances exactly', async () => {
+    const { stack, postgres, ledger, key, accountId } = paid;
     const auth = { authorization: `Bearer ${key}` };
     const before = await Promise.all(Array.from({ length: 5 }, (_, i) => ask(stack, `paid ${i}`, auth)));
     expect(before.map((a) => a.status)).toEqual(Array(5).fill(200));
@@ -129,35 +157,22 @@ describe('PostgreSQL (the ledger) stopped and restarted mid-load', () => {
 });
 
 describe('PostgreSQL (the ledger) stopped while paid answers are being produced', () => {
-  let postgres: PrivateService;
-  let stack: Stack;
-  let ledger: Ledger;
-  let key: string;
-  let accountId: string;
-  const DEPOSIT_RAO = 10n ** 15n;
   const MINER_MS = 1500;
+  let paid: PaidStack;
 
   beforeAll(async () => {
-    postgres = await startPrivatePostgres();
-    stack = await startStack({
-      env: { TAOGATE_LEDGER: 'postgres', TAOGATE_DATABASE_URL: postgres.url, TAOGATE_HEDGE: 'off' },
+    paid = await startPaidStack({
+      env: { TAOGATE_HEDGE: 'off' },
       localnet: {
         minersPerSubnet: 2,
         behaviour: (netuid) => (netuid === 4 ? { latencyMs: MINER_MS, jitterMs: 0 } : undefined),
       },
     });
-    ledger = await openLedger({ kind: 'postgres', url: postgres.url }, pino({ level: 'silent' }));
-    const funded = await fundedAccount(ledger, DEPOSIT_RAO);
-    accountId = funded.account.id;
-    key = funded.secret;
   }, 60_000);
-  afterAll(async () => {
-    await ledger?.close();
-    await stack?.close();
-    await postgres?.close();
-  });
+  afterAll(() => paid?.close());
 
   it('charges every answer it served once the ledger is back, and holds no funds after', async () => {
+    const { stack, postgres, ledger, key, accountId } = paid;
     const auth = { authorization: `Bearer ${key}` };
     // Reserved while the ledger is up; answered (and to be charged) while it is down.
     const asked = Promise.all(Array.from({ length: 4 }, (_, i) => ask(stack, `in flight ${i}`, auth)));
