@@ -98,6 +98,28 @@ describe('span records', () => {
     expect(received[0]!.resource).toBe(received[1]!.resource);
   });
 
+  it('carry values that repeat from span to span and values that change', () => {
+    const exporter = new InMemorySpanExporter();
+    const provider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(exporter)] });
+    const tracer = provider.getTracer('taogate');
+    for (const [name, model] of [
+      ['chat a', 'sn1/a'],
+      ['chat a', 'sn1/a'],
+      ['chat b', 'sn1/b'],
+      ['chat a', 'sn1/a'],
+    ] as const) {
+      const server = tracer.startSpan('POST /v1/chat/completions', { kind: SpanKind.SERVER }, ROOT_CONTEXT);
+      const attempt = tracer.startSpan(name, { kind: SpanKind.CLIENT }, trace.setSpan(ROOT_CONTEXT, server));
+      attempt.setAttributes({ 'gen_ai.request.model': model, 'taogate.miner.uid': 3 });
+      attempt.end();
+      server.setAttributes({ 'gen_ai.request.model': model, 'gen_ai.response.model': model });
+      server.end();
+    }
+    const spans = exporter.getFinishedSpans();
+
+    expect(acrossThreads(spans).map(exported)).toEqual(spans.map(exported));
+  });
+
   it('carry an empty batch', () => {
     expect(acrossThreads([])).toEqual([]);
   });

@@ -52,7 +52,11 @@ class BatchWriter {
   #numbers: Float64Array;
   #length = 0;
   readonly #strings: string[] = [];
-  readonly #keyIndex = new Map<string, number>();
+  readonly #keys = new Map<string, AttributeKey>();
+  /** Span names by span kind: a server span's is often its previous one's, an attempt's likewise. */
+  readonly #names = Array.from({ length: 5 }, () => new LastString());
+  readonly #traceIds = new LastString();
+  readonly #spanIds = new LastString();
   readonly #resourceIndex = new Map<Resource, number>();
   readonly #scopes: SpanBatch['scopes'] = [];
   readonly #scopeIndex = new Map<ReadableSpan['instrumentationScope'], number>();
@@ -62,7 +66,7 @@ class BatchWriter {
   }
 
   add(span: ReadableSpan): void {
-    this.#string(span.name);
+    this.#repeated(this.#names[span.kind] ?? new LastString(), span.name);
     this.#number(span.kind);
     this.#context(span.spanContext());
     if (span.parentSpanContext) {
@@ -121,17 +125,29 @@ class BatchWriter {
   }
 
   /**
-   * An attribute key, written once per batch: keys repeat from span to span, and being the same constant
-   * strings each time their lookup is cheap. Other strings are not looked up: in the gateway most are new
-   * (ids, names built per span), which the lookup must hash and insert, and this cost more than it saved.
+   * A string that is often the one last written in its place (an attribute's value, a span's name, the
+   * trace id of a request's spans, a parent's span id as the next span's own): written again only when it
+   * differs, as each string costs the structured clone it crosses in. A comparison is all this costs:
+   * looking every string up to write it once per batch cost more than it saved, as most of them (ids,
+   * names built per span) are new and had to be hashed and inserted.
    */
-  #key(key: string): void {
-    let index = this.#keyIndex.get(key);
-    if (index === undefined) {
-      index = this.#strings.push(key) - 1;
-      this.#keyIndex.set(key, index);
+  #repeated(last: LastString, value: string): void {
+    if (last.value !== value) {
+      last.value = value;
+      last.index = this.#strings.push(value) - 1;
     }
-    this.#number(index);
+    this.#number(last.index);
+  }
+
+  /** An attribute key: the same constant strings from span to span, so found cheaply to be written once. */
+  #key(key: string): AttributeKey {
+    let found = this.#keys.get(key);
+    if (found === undefined) {
+      found = { index: this.#strings.push(key) - 1, lastValue: new LastString() };
+      this.#keys.set(key, found);
+    }
+    this.#number(found.index);
+    return found;
   }
 
   #optionalString(value: string | undefined): void {
@@ -145,8 +161,8 @@ class BatchWriter {
   }
 
   #context(context: SpanContext): void {
-    this.#string(context.traceId);
-    this.#string(context.spanId);
+    this.#repeated(this.#traceIds, context.traceId);
+    this.#repeated(this.#spanIds, context.spanId);
     this.#number(context.traceFlags);
     this.#number(context.isRemote === undefined ? ABSENT : Number(context.isRemote));
     this.#optionalString(context.traceState?.serialize());
@@ -157,8 +173,12 @@ class BatchWriter {
     this.#number(0);
     let count = 0;
     for (const key in attributes) {
-      this.#key(key);
-      this.#value(attributes[key]);
+      const value = attributes[key];
+      const { lastValue } = this.#key(key);
+      if (typeof value === 'string') {
+        this.#number(Tag.String);
+        this.#repeated(lastValue, value);
+      } else this.#value(value);
       count++;
     }
     this.#numbers[countAt] = count;
@@ -203,6 +223,17 @@ class BatchWriter {
     }
     return index;
   }
+}
+
+/** The last string written in one place, and its index. */
+class LastString {
+  value: string | undefined = undefined;
+  index = ABSENT;
+}
+
+interface AttributeKey {
+  index: number;
+  lastValue: LastString;
 }
 
 /** Reads spans back in the order BatchWriter wrote them. */
