@@ -15,7 +15,8 @@ export type ExportWorkerReply =
  * The OTLP span exporter, run in a worker thread. Encoding a batch as OTLP protobuf walks every string of
  * every span in JS (~1/5 of tracing's cost per request in the telemetry bench) and stalls the event loop
  * for milliseconds at each full batch of 512; here the gateway's thread only writes the finished spans
- * as numbers and strings (span-records.ts) and hands them across. The worker is unref'd: it never keeps the process alive, and shutdown() flushes it first.
+ * as numbers and strings (span-records.ts) and hands them across. The worker is unref'd: it never keeps
+ * the process alive, and shutdown() flushes it first.
  */
 export class WorkerSpanExporter implements SpanExporter {
   readonly #worker: Worker;
