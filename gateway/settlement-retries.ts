@@ -15,8 +15,6 @@ const MAX_RETRY_MS = 5000;
 export interface SettlementRetries {
   /** Tries `settle` again until it resolves (its result says whether this call settled it) or `close`. */
   retry(chargeId: string, settle: () => Promise<unknown>): void;
-  /** Settlements still waiting for the ledger. */
-  readonly pending: number;
   /** Stops retrying; what is left is released by the lease sweep, or at this instance's next start. */
   close(): void;
 }
@@ -46,9 +44,6 @@ export function settlementRetries(logger: Logger): SettlementRetries {
 
   return {
     retry: (chargeId, settle) => retry(chargeId, settle),
-    get pending() {
-      return waiting.size;
-    },
     close() {
       closed = true;
       for (const timer of waiting.values()) clearTimeout(timer);
